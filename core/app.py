@@ -1,0 +1,205 @@
+"""The composition root: builds Trove's services from settings and hands them out.
+
+The command line, the desktop app and the tests all go through ``Trove``; nothing below
+it reaches for globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from core.embedding import Embedder, SentenceTransformerEmbedder
+from core.errors import ConfigError
+from core.events import CancelToken, Event
+from core.extract import ExtractionPool, Registry
+from core.indexer import Indexer
+from core.paths import Locations
+from core.search import Filters, Result, Searcher
+from core.settings import Settings, load_settings
+from core.store import Folder, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    database: Path
+    folders: list[Folder]
+    states: dict[str, int]
+    chunks: int
+    model: str | None
+    dimension: int | None
+    configured_model: str
+
+
+class Trove:
+    def __init__(
+        self,
+        locations: Locations,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        registry: Registry,
+    ) -> None:
+        self.locations = locations
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.registry = registry
+        self._searcher: Searcher | None = None
+
+    @classmethod
+    def open(
+        cls,
+        locations: Locations | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+    ) -> Trove:
+        locations = locations or Locations.from_environment()
+        locations.ensure()
+        settings = settings or load_settings(locations.settings)
+        store = Store.open(locations.database)
+        embedder = embedder or SentenceTransformerEmbedder(
+            settings.model, settings.device, settings.embed_batch
+        )
+        return cls(locations, settings, store, embedder, Registry.default())
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Trove:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- folders ---------------------------------------------------------------------
+
+    def add_folder(self, path: str | Path, ignore: str = "") -> Folder:
+        folder = _real_dir(path)
+        with self.store.transaction():
+            return self.store.add_folder(folder, ignore)
+
+    def remove_folder(self, path: str | Path) -> int:
+        wanted = os.path.realpath(os.path.expanduser(str(path)))
+        for folder in self.store.folders():
+            if folder.path == wanted:
+                return self.store.remove_folder(folder)
+        raise ConfigError(f"{path} is not a watched folder")
+
+    def folders(self) -> list[Folder]:
+        return self.store.folders()
+
+    # -- indexing --------------------------------------------------------------------
+
+    def index(self, cancel: CancelToken | None = None, *, rebuild: bool = False) -> Iterator[Event]:
+        if rebuild:
+            self.store.forget_vectors()
+        else:
+            self.store.check_model(self.embedder.model_id)
+        workers = self._extract_workers()
+        with self._extraction_pool(workers) as pool:
+            indexer = Indexer(
+                self.store,
+                self.embedder,
+                lambda path: pool.extract(Path(path)),
+                self._kind_of,
+                workers=max(1, workers),
+                chunk_tokens=self.settings.chunk_tokens,
+                chunk_overlap=self.settings.chunk_overlap,
+                batch_chunks=self.settings.commit_every,
+            )
+            yield from indexer.run(cancel)
+
+    def retry_failed(self) -> int:
+        """Forget failures so the next run reads those files again."""
+        with self.store.transaction():
+            self.store.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
+            return self.store.conn.changes()
+
+    def _extract_workers(self) -> int:
+        if self.settings.extract_workers > 0:
+            return self.settings.extract_workers
+        # Leave a core to the model: extraction overlaps embedding rather than fighting it.
+        return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+    def _extraction_pool(self, workers: int) -> ExtractionPool:
+        return ExtractionPool(
+            workers=workers,
+            timeout_s=self.settings.extract_timeout_s,
+            memory_mb=self.settings.extract_memory_mb,
+            max_bytes=self.settings.max_file_mb * 1024 * 1024,
+        )
+
+    def _kind_of(self, path: str) -> str | None:
+        return self.registry.kind_of(Path(path))
+
+    # -- searching -------------------------------------------------------------------
+
+    @property
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            self.store.check_model(self.embedder.model_id)
+            self._searcher = Searcher(self.store, self.embedder)
+        return self._searcher
+
+    def search(
+        self,
+        text: str,
+        limit: int = 20,
+        *,
+        types: list[str] | None = None,
+        folder: str | Path | None = None,
+        since: datetime | None = None,
+    ) -> list[Result]:
+        filters = self.filters(types, folder, since)
+        return self.searcher.search(text, limit, filters)
+
+    def similar(self, path: str | Path, limit: int = 10) -> list[Result]:
+        return self.searcher.similar(os.path.realpath(os.path.expanduser(str(path))), limit)
+
+    def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:
+        return self.searcher.more_like_passage(chunk_id, limit)
+
+    def filters(
+        self, types: list[str] | None, folder: str | Path | None, since: datetime | None
+    ) -> Filters:
+        exts: set[str] = set()
+        for value in types or []:
+            for name in value.split(","):
+                covered = self.registry.extensions_for(name.strip())
+                if not covered:
+                    raise ConfigError(
+                        f"unknown file type {name.strip()!r}; use a kind (text, code, markdown, "
+                        "html, pdf, docx) or an extension Trove reads, such as md or py"
+                    )
+                exts.update(covered)
+        return Filters(
+            exts=frozenset(exts),
+            folder=_real_dir(folder) if folder else None,
+            since_s=int(since.timestamp()) if since else None,
+        )
+
+    # -- reporting -------------------------------------------------------------------
+
+    def status(self) -> Status:
+        binding = self.store.model_binding()
+        return Status(
+            database=self.locations.database,
+            folders=self.store.folders(),
+            states=self.store.state_counts(),
+            chunks=self.store.chunk_count(),
+            model=binding[0] if binding else None,
+            dimension=binding[1] if binding else None,
+            configured_model=self.embedder.model_id,
+        )
+
+
+def _real_dir(path: str | Path) -> str:
+    resolved = os.path.realpath(os.path.expanduser(str(path)))
+    if not os.path.isdir(resolved):
+        raise ConfigError(f"{path} is not a folder")
+    return resolved

@@ -1,0 +1,103 @@
+"""Splitting a document into passages measured in the model's own tokens.
+
+A passage never exceeds what the model reads (sentence-transformers silently drops the
+rest), consecutive passages overlap, and each keeps its character span in the document's
+text so a match can be highlighted where it is.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.extract.base import Document
+from core.store.records import Chunk
+
+Span = tuple[int, int]
+Tokenize = Callable[[str], list[Span]]
+
+PIECE_SEPARATOR = "\n\n"
+TITLE_TOKENS = 24
+# Room for the model's own [CLS]/[SEP] and the separator between title and passage.
+RESERVED_TOKENS = 4
+_LINE_LABEL = re.compile(r"line (\d+)")
+_SENTENCE_END = re.compile(r"[.!?:;]['\")\]]?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkedDocument:
+    text: str
+    chunks: list[Chunk]
+
+
+def passage_budget(max_tokens: int, title_tokens: int, wanted: int) -> int:
+    """How many tokens a passage may hold once the title shares the model's window."""
+    return max(16, min(wanted, max_tokens - RESERVED_TOKENS - title_tokens))
+
+
+def join_pieces(document: Document) -> tuple[str, list[int]]:
+    """The document's whole text and where each piece starts in it."""
+    starts, parts, offset = [], [], 0
+    for piece in document.pieces:
+        starts.append(offset)
+        parts.append(piece.text)
+        offset += len(piece.text) + len(PIECE_SEPARATOR)
+    return PIECE_SEPARATOR.join(parts), starts
+
+
+def chunk_document(
+    document: Document, tokenize: Tokenize, size: int, overlap: int
+) -> ChunkedDocument:
+    text, starts = join_pieces(document)
+    spans = _token_spans(document, starts, tokenize)
+    chunks: list[Chunk] = []
+    begin = 0
+    while begin < len(spans):
+        end = _cut(text, spans, begin, size)
+        first, last = spans[begin][0], spans[end - 1][1]
+        piece = bisect.bisect_right(starts, first) - 1
+        location = _location(document.pieces[piece].location, text, starts[piece], first)
+        chunks.append(Chunk(len(chunks), first, last, location, text[first:last]))
+        if end >= len(spans):
+            break
+        begin = max(end - overlap, begin + 1)
+    return ChunkedDocument(text, chunks)
+
+
+def _location(label: str, text: str, piece_start: int, first: int) -> str:
+    """A piece labelled "line N" names the line the passage itself starts on."""
+    match = _LINE_LABEL.fullmatch(label)
+    if match is None:
+        return label
+    return f"line {int(match.group(1)) + text.count(chr(10), piece_start, first)}"
+
+
+def _token_spans(document: Document, starts: list[int], tokenize: Tokenize) -> list[Span]:
+    # Tokenizing piece by piece keeps memory flat on huge documents and never lets a
+    # token straddle two pieces.
+    spans: list[Span] = []
+    for piece, start in zip(document.pieces, starts, strict=True):
+        spans.extend((start + a, start + b) for a, b in tokenize(piece.text) if b > a)
+    return spans
+
+
+def _cut(text: str, spans: list[Span], begin: int, size: int) -> int:
+    """End (exclusive) of the passage starting at token ``begin``: a natural break if
+    one lies in the last third of the window, else the full window."""
+    end = min(begin + size, len(spans))
+    if end == len(spans):
+        return end
+    floor = begin + (2 * size) // 3
+    best, best_rank = end, 0
+    for i in range(end, floor, -1):
+        gap = text[spans[i - 1][1] : spans[i][0]]
+        rank = 3 if "\n\n" in gap else 2 if "\n" in gap else 0
+        if rank == 0 and _SENTENCE_END.search(text[spans[i - 1][0] : spans[i][0]]):
+            rank = 1
+        if rank > best_rank:
+            best, best_rank = i, rank
+            if rank == 3:
+                break
+    return best

@@ -1,0 +1,67 @@
+"""Progress events yielded by long operations, and the token that cancels them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+
+class CancelToken:
+    """Set from any thread; long operations check it between batches."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should know that does not stop the run."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDone:
+    files_seen: int
+    unchanged: int
+    to_index: int
+    moved: int = 0
+    copied: int = 0
+    deleted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailed:
+    path: str
+    category: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    files_done: int
+    files_total: int
+    chunks_done: int
+    chunks_per_s: float
+    eta_s: float | None
+    current: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    files_indexed: int = 0
+    files_failed: int = 0
+    chunks_embedded: int = 0
+    elapsed_s: float = 0.0
+    cancelled: bool = False
+    failures: list[FileFailed] = field(default_factory=list)
+
+
+Event = Notice | ScanDone | FileFailed | Progress | Finished

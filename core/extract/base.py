@@ -1,0 +1,50 @@
+"""What every extractor produces and promises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class Category:
+    """Stable labels for why a file could not be indexed."""
+
+    PASSWORD = "password protected"
+    CORRUPT = "corrupt"
+    WRONG_TYPE = "not what its extension says"
+    NO_TEXT_LAYER = "no text layer"
+    UNSUPPORTED = "unsupported"
+    TOO_LARGE = "too large"
+    TIMEOUT = "timed out"
+    UNREADABLE = "unreadable"
+    EMPTY = "no text"
+    CRASHED = "extractor crashed"
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of text and where it sits in its document ("page 3", "line 40", "Setup")."""
+
+    text: str
+    location: str = ""
+
+
+@dataclass(slots=True)
+class Document:
+    """The text of one file, in reading order."""
+
+    pieces: list[Piece] = field(default_factory=list)
+    title: str | None = None
+
+    @property
+    def char_count(self) -> int:
+        return sum(len(p.text) for p in self.pieces)
+
+
+class Extractor(Protocol):
+    """Turns one kind of file into a Document or raises ExtractionFailed."""
+
+    kind: str  # "pdf", "docx", "markdown", "html", "text", "code", ...
+
+    def extract(self, path: Path) -> Document: ...

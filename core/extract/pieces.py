@@ -1,0 +1,104 @@
+"""Cutting extracted text into pieces of a bounded size."""
+
+from __future__ import annotations
+
+from .base import Piece
+
+# Large enough to keep a section together, small enough that one gigantic line or
+# section does not become a single unsearchable blob downstream.
+MAX_PIECE_CHARS = 4000
+
+
+def split_long(text: str, limit: int = MAX_PIECE_CHARS) -> list[str]:
+    """Cut ``text`` into runs of at most ``limit`` characters.
+
+    Cuts prefer a line break, then a space, in the second half of the window, so words
+    survive; text without either (minified code, base64) is cut hard.
+    """
+    runs: list[str] = []
+    start = 0
+    # Offsets, not slicing off the rest: a 50 MB line must not be copied per cut.
+    while len(text) - start > limit:
+        cut = _cut_point(text, start, limit)
+        runs.append(text[start:cut])
+        start = cut
+    runs.append(text[start:])
+    return runs
+
+
+def _cut_point(text: str, start: int, limit: int) -> int:
+    for sep in ("\n", " "):
+        at = text.rfind(sep, start + limit // 2, start + limit)
+        if at >= 0:
+            return at + 1
+    return start + limit
+
+
+class Sections:
+    """Gathers paragraphs under the heading they follow and packs them into pieces.
+
+    A piece never spans two sections, so its location (the heading) stays true.  Text
+    before the first heading takes the location of its first paragraph instead.
+    """
+
+    def __init__(self, limit: int = MAX_PIECE_CHARS) -> None:
+        self._limit = limit
+        self._pieces: list[Piece] = []
+        self._heading: str | None = None
+        self._buffer: list[str] = []
+        self._size = 0
+        self._location = ""
+
+    def heading(self, location: str, text: str) -> None:
+        """Start a new section; its heading text opens the section's first piece."""
+        self._flush()
+        self._heading = location
+        self.add(text)
+
+    def add(self, paragraph: str, where: str = "") -> None:
+        """Append one paragraph; ``where`` locates it when no heading has been seen."""
+        paragraph = paragraph.strip()
+        if not paragraph:
+            return
+        for run in split_long(paragraph, self._limit):
+            if self._buffer and self._size + len(run) + 2 > self._limit:
+                self._flush()
+            if not self._buffer:
+                self._location = self._heading if self._heading is not None else where
+            self._buffer.append(run)
+            self._size += len(run) + 2
+
+    def pieces(self) -> list[Piece]:
+        self._flush()
+        return list(self._pieces)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._pieces.append(Piece("\n\n".join(self._buffer), self._location))
+        self._buffer, self._size = [], 0
+
+
+class Outline:
+    """The chain of headings above the current point, for short section labels.
+
+    A label shows the last two headings ("Setup › Linux").  A heading at or above
+    ``title_level`` (Markdown's and HTML's single h1, Word's Title style) names the whole
+    document and would only repeat in every label below it.
+    """
+
+    depth = 2
+    max_name_chars = 120  # a "heading" can be a whole paragraph in careless documents
+
+    def __init__(self, title_level: int = 1) -> None:
+        self._title_level = title_level
+        self._trail: list[tuple[int, str]] = []
+
+    def enter(self, level: int, text: str) -> str:
+        """Record a heading of ``level`` (1 = top) and return the label of its section."""
+        while self._trail and self._trail[-1][0] >= level:
+            self._trail.pop()
+        self._trail.append((level, text[: self.max_name_chars].strip()))
+        names = [name for _level, name in self._trail]
+        if len(names) > 1 and self._trail[0][0] <= self._title_level:
+            names = names[1:]
+        return " › ".join(names[-self.depth :])

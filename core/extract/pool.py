@@ -1,0 +1,298 @@
+"""Extraction in worker processes, so a hung or crashing parser costs one file only.
+
+Each worker is a spawned process serving one file at a time over a pipe.  A worker that
+overruns the time limit is killed; one that dies (segfault, memory limit) is replaced
+on next use.  Workers start on first use and stop on ``close()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from core.errors import ExtractionFailed
+
+from .base import Category, Document, Piece
+from .registry import Registry
+
+DEFAULT_REGISTRY = "core.extract.registry:Registry.default"
+# Starting a worker imports Python and the parsers; that must not count against the
+# time limit of the file it was started for.
+_STARTUP_TIMEOUT_S = 60.0
+_STOP_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    timeout_s: float
+    memory_mb: int
+    max_bytes: int
+    registry_factory: str
+
+
+class ExtractionPool:
+    """Runs ``Registry.extract`` in ``workers`` processes (0: inline, in the caller).
+
+    ``extract`` is thread-safe: call it from up to ``workers`` threads at once; further
+    callers wait for a free worker.  ``registry_factory`` names a zero-argument callable
+    as "module:attribute" so that spawned workers can import it.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float,
+        memory_mb: int,
+        max_bytes: int,
+        registry_factory: str = DEFAULT_REGISTRY,
+    ) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be 0 or more, not {workers}")
+        self._spec = _Spec(timeout_s, memory_mb, max_bytes, registry_factory)
+        self._workers = [_Worker(self._spec) for _ in range(workers)]
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._idle.put(worker)
+        self._inline: Registry | None = None
+        self._inline_lock = threading.Lock()
+        self._closed = False
+
+    def extract(self, path: Path) -> Document:
+        """The text of ``path``; raises ExtractionFailed for any file that has none."""
+        if self._closed:
+            raise RuntimeError("the extraction pool is closed")
+        if not self._workers:
+            return self._extract_inline(path)
+        worker = self._idle.get()
+        try:
+            return worker.extract(path)
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        """Stop every worker, after the extractions in progress finish."""
+        if self._closed:
+            return
+        self._closed = True
+        stopped = []
+        for _ in self._workers:
+            worker = self._idle.get()
+            worker.stop()
+            stopped.append(worker)
+        # Threads still waiting for a worker get a closed one and a clear error.
+        for worker in stopped:
+            self._idle.put(worker)
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _extract_inline(self, path: Path) -> Document:
+        # Parsers such as PDFium are not thread-safe; inline runs take turns.
+        with self._inline_lock:
+            if self._inline is None:
+                self._inline = load_factory(self._spec.registry_factory)()
+            return self._inline.extract(path, self._spec.max_bytes)
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe; used by one thread at a time."""
+
+    def __init__(self, spec: _Spec) -> None:
+        self._spec = spec
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._stopped = False
+
+    def extract(self, path: Path) -> Document:
+        if self._stopped:
+            raise RuntimeError("the extraction pool is closed")
+        if self._process is not None and not self._process.is_alive():
+            self._discard()  # it died while idle (killed from outside)
+        conn = self._connection()
+        try:
+            conn.send(str(path))
+        except OSError:
+            # It died just now, between the check and the send; start over once.
+            self._discard()
+            conn = self._connection()
+            conn.send(str(path))
+        if not conn.poll(self._spec.timeout_s):
+            self._discard()
+            raise ExtractionFailed(
+                Category.TIMEOUT, f"reading it took longer than {self._spec.timeout_s:g} s"
+            )
+        return self._reply(conn)
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._conn is not None and self._process is not None:
+            with contextlib.suppress(OSError):
+                self._conn.send(None)
+            self._process.join(_STOP_TIMEOUT_S)
+        self._discard()
+
+    def _reply(self, conn: Connection) -> Document:
+        try:
+            reply = conn.recv()
+        except (EOFError, OSError):
+            reason = self._death_reason()
+            self._discard()
+            raise ExtractionFailed(Category.CRASHED, reason) from None
+        status, payload = reply[0], reply[1:]
+        if status == "retire":
+            self._discard()
+        if status == "ok":
+            return _unpack(payload)
+        raise ExtractionFailed(payload[0], payload[1])
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._start()
+        assert self._conn is not None
+        return self._conn
+
+    def _start(self) -> None:
+        context = get_context("spawn")  # never fork: the parent may hold torch and threads
+        parent, child = context.Pipe()
+        args = (child, self._spec.registry_factory, self._spec.memory_mb, self._spec.max_bytes)
+        process = context.Process(target=serve, args=args, name="trove-extract", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self._await_ready(parent)
+
+    def _await_ready(self, conn: Connection) -> None:
+        if not conn.poll(_STARTUP_TIMEOUT_S):
+            self._discard()
+            raise ExtractionFailed(
+                Category.CRASHED, f"the reader did not start within {_STARTUP_TIMEOUT_S:g} s"
+            )
+        try:
+            ready = conn.recv()
+        except (EOFError, OSError):
+            ready = ("error", self._death_reason())
+        if ready[0] != "ready":
+            # A factory that cannot be imported or built is a bug, not a file problem.
+            self._discard()
+            raise RuntimeError(f"an extraction worker could not start: {ready[1]}")
+
+    def _death_reason(self) -> str:
+        code = None
+        if self._process is not None:
+            self._process.join(_STOP_TIMEOUT_S)
+            code = self._process.exitcode
+        if code is not None and code < 0:
+            name = _signal_name(-code)
+            if -code == signal.SIGKILL:
+                return f"the reader was killed ({name}), perhaps for using too much memory"
+            return f"the reader crashed ({name})"
+        return f"the reader stopped unexpectedly (exit status {code})"
+
+    def _discard(self) -> None:
+        """Kill and reap the process, so no zombie is left; a new one starts on next use."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._process.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._process, self._conn = None, None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def load_factory(spec: str) -> Callable[[], Registry]:
+    """Resolve "package.module:Class.method" to the callable it names."""
+    module_name, _, attribute = spec.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    factory: Callable[[], Registry] = target
+    return factory
+
+
+def serve(conn: Connection, registry_factory: str, memory_mb: int, max_bytes: int) -> None:
+    """Worker process main loop: receive a path, send back a reply, until told to stop."""
+    # Ctrl+C reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        registry = load_factory(registry_factory)()
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        return
+    _limit_memory(memory_mb)
+    conn.send(("ready",))
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        if path is None:
+            return
+        reply = _run(registry, Path(path), max_bytes, memory_mb)
+        conn.send(reply)
+        if reply[0] == "retire":
+            return
+
+
+def _run(registry: Registry, path: Path, max_bytes: int, memory_mb: int) -> tuple[Any, ...]:
+    try:
+        return ("ok", *_pack(registry.extract(path, max_bytes)))
+    except ExtractionFailed as failure:
+        return ("failed", failure.category, failure.reason)
+    except MemoryError:
+        # The heap may be in a poor state after this; the worker leaves after replying.
+        return ("retire", Category.CRASHED, f"reading it needed more than {memory_mb} MB")
+
+
+# A Document crosses the pipe as plain tuples: pickling a million Piece dataclasses
+# (a long log file) takes several times longer than pickling their strings.
+def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]]]:
+    return document.title, [(piece.text, piece.location) for piece in document.pieces]
+
+
+def _unpack(payload: tuple[Any, ...]) -> Document:
+    title, pieces = payload
+    return Document([Piece(text, location) for text, location in pieces], title)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the worker's address space where the OS supports it (Linux); else do nothing."""
+    try:
+        import resource
+    except ImportError:
+        return
+    limit = memory_mb * 1024 * 1024
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError, AttributeError):
+        return

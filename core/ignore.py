@@ -1,0 +1,65 @@
+"""Which files and folders Trove leaves alone.
+
+Rules use gitignore syntax.  Defaults skip version-control data, dependency and build
+output, virtual environments and caches; the user's patterns for a folder come after the
+defaults, so ``!build/`` brings a default-ignored folder back.  Private folders (keys,
+password stores) are never read, whatever the patterns say.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pathspec
+
+DEFAULT_PATTERNS = """
+    .git/ .hg/ .svn/ node_modules/ bower_components/ __pycache__/ *.py[co] .venv/ venv/ .tox/
+    .nox/ .mypy_cache/ .pytest_cache/ .ruff_cache/ .cache/ .gradle/ .idea/ build/ dist/ target/
+    *.egg-info/ .Trash/ .Trash-*/ $RECYCLE.BIN/ .DS_Store Thumbs.db desktop.ini ~$* *.tmp *.swp
+    *~
+""".split()
+
+PRIVATE_PATTERNS = """
+    .ssh/ .gnupg/ .password-store/ .aws/ .azure/ .kube/ .docker/ keyrings/
+    .local/share/keyrings/ *.kdbx *.kdb *.keychain *.keychain-db *.pem *.key *.p12 *.pfx *.jks
+    *.keystore id_rsa* id_dsa* id_ecdsa* id_ed25519* .netrc .pgpass
+""".split()
+
+USER_IGNORE_FILE = ".troveignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rule: str  # "private", "default rules" or "your ignore patterns"
+
+
+class IgnoreRules:
+    """Decides, for a path relative to a watched folder, whether to skip it and why."""
+
+    def __init__(self, user_patterns: str = "") -> None:
+        self._private = pathspec.GitIgnoreSpec.from_lines(PRIVATE_PATTERNS)
+        self._defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_PATTERNS)
+        self._user_lines = [line for line in user_patterns.splitlines() if line.strip()]
+        self._combined = pathspec.GitIgnoreSpec.from_lines(DEFAULT_PATTERNS + self._user_lines)
+
+    @classmethod
+    def for_folder(cls, root: str, stored_patterns: str = "") -> IgnoreRules:
+        """The folder's stored patterns plus those in its ``.troveignore``, if any."""
+        patterns = stored_patterns
+        try:
+            with open(os.path.join(root, USER_IGNORE_FILE), encoding="utf-8") as handle:
+                patterns += "\n" + handle.read()
+        except OSError:
+            pass
+        return cls(patterns)
+
+    def check(self, relative: str, is_dir: bool) -> Verdict | None:
+        key = relative.replace(os.sep, "/") + ("/" if is_dir else "")
+        if self._private.match_file(key):
+            return Verdict("private")
+        if not self._combined.match_file(key):
+            return None
+        if self._user_lines and not self._defaults.match_file(key):
+            return Verdict("your ignore patterns")
+        return Verdict("default rules")

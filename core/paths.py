@@ -1,0 +1,48 @@
+"""Where Trove keeps its files.
+
+By default the per-user folders of the operating system (through platformdirs).  When the
+environment variable ``TROVE_HOME`` is set, everything (index, settings, cache, logs) lives
+under that one folder instead; tests and portable installs use it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Trove"
+HOME_VARIABLE = "TROVE_HOME"
+
+
+@dataclass(frozen=True, slots=True)
+class Locations:
+    data: Path
+    config: Path
+    cache: Path
+
+    @classmethod
+    def from_environment(cls) -> Locations:
+        home = os.environ.get(HOME_VARIABLE)
+        if home:
+            root = Path(home).expanduser().resolve()
+            return cls(data=root, config=root, cache=root / "cache")
+        return cls(
+            data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+        )
+
+    @property
+    def database(self) -> Path:
+        return self.data / "index.sqlite3"
+
+    @property
+    def settings(self) -> Path:
+        return self.config / "settings.json"
+
+    def ensure(self) -> None:
+        for folder in (self.data, self.config, self.cache):
+            folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,336 @@
+"""Ranking files by meaning, with keywords and exact identifiers fused in.
+
+Candidates come from two sides: the passages nearest the query's vector (sqlite-vec) and
+the passages with its words (FTS5, bm25).  Each candidate file is then scored on both
+sides, so a file found by one side is not penalised for being absent from the other
+side's top list.  Scores, not ranks, are fused: rank fusion ignores how strong each
+side's match is, and on a small folder it lets a file sharing one incidental word
+outrank a clear match in meaning.  The keyword side is weighed by how much of the query
+(by rarity of words) a file covers for the same reason.  A file holding an identifier
+the query spells out (an invoice or policy number) goes first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.embedding import Embedder
+from core.errors import ConfigError
+from core.snippets import make_snippet
+from core.store import Store
+from core.store.connection import Row, fetch_all, fetch_one
+from core.store.index import vector_blob
+from core.store.records import folder_prefix_bounds
+from core.terms import QueryTerms, Terms, quote
+
+KNN_LIMIT = 4096  # sqlite-vec 0.1.9 refuses a larger k
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Limits a search to some file types, one folder tree, or recent files."""
+
+    exts: frozenset[str] = frozenset()
+    folder: str | None = None
+    since_s: int | None = None
+
+    def vec_sql(self) -> tuple[str, list[object]]:
+        return self._sql("kind", "ext", "dir", "mtime", 1)
+
+    def file_sql(self) -> tuple[str, list[object]]:
+        return self._sql("fi.kind", "fi.ext", "fi.dir", "fi.mtime_ns", 1_000_000_000)
+
+    def _sql(
+        self, kind: str, ext: str, dir_: str, mtime: str, scale: int
+    ) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.exts:
+            clauses.append(f"{ext} IN ({','.join('?' * len(self.exts))})")
+            params.extend(sorted(self.exts))
+        if self.folder:
+            low, high = folder_prefix_bounds(self.folder)
+            clauses.append(f"{dir_} >= ? AND {dir_} < ?")
+            params.extend([low, high])
+        if self.since_s is not None:
+            clauses.append(f"{mtime} >= ?")
+            params.append(self.since_s * scale)
+        return "".join(f" AND {c}" for c in clauses), params
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    dense: float = 0.6
+    keyword: float = 0.4
+    exact: float = 1.0
+    pool: int = 256
+
+
+@dataclass(slots=True)
+class Result:
+    path: str
+    score: float
+    snippet: str
+    location: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    file_id: int = 0
+    chunk_id: int = 0
+    kind: str = ""
+    mtime_ns: int = 0
+
+
+@dataclass(slots=True)
+class _Candidate:
+    file_id: int
+    dense: dict[int, float] = field(default_factory=dict)  # chunk id -> cosine similarity
+    keyword: dict[int, float] = field(default_factory=dict)  # chunk id -> bm25 (higher better)
+    exact: bool = False
+
+
+class Searcher:
+    def __init__(self, store: Store, embedder: Embedder, weights: Weights | None = None) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.embedder = embedder
+        self.weights = weights or Weights()
+        self.terms = Terms(self.conn)
+
+    # -- public ----------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 20, filters: Filters | None = None) -> list[Result]:
+        filters = filters or Filters()
+        if not text.strip():
+            raise ConfigError("the search text is empty")
+        if self.store.model_binding() is None:
+            return []
+        terms = self.terms.query(text)
+        query = self.embedder.embed_query(text)
+        pool = min(KNN_LIMIT, max(self.weights.pool, limit * 4))
+        found: dict[int, _Candidate] = {}
+        for chunk, file_id, sim in self._nearest(query, pool, filters):
+            found.setdefault(file_id, _Candidate(file_id)).dense[chunk] = sim
+        if not terms.empty:
+            for chunk, file_id, score in self._keyword(terms.fts_any(), pool, filters):
+                found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
+            for file_id in self._exact(terms.identifiers, filters):
+                found.setdefault(file_id, _Candidate(file_id)).exact = True
+        self._complete(found, query, terms)
+        return self._rank(found, terms, limit)
+
+    def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
+        """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
+        row = self.store.file_by_path(path)
+        if row is None or row.state != "indexed":
+            raise ConfigError(f"{path} is not in the index")
+        vector = self.store.file_vector(row.id)
+        if vector is None:
+            raise ConfigError(f"{path} has no vector yet")
+        where, params = (filters or Filters()).vec_sql()
+        rows = fetch_all(
+            self.conn,
+            f"SELECT file_id, distance FROM file_vec WHERE embedding MATCH ? AND k = ?{where}",
+            [vector_blob(vector), min(KNN_LIMIT, limit + 1), *params],
+        )
+        scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != row.id][:limit]
+        return [self._file_result(file_id, score, vector) for file_id, score in scored]
+
+    def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:
+        """Files holding passages nearest to one passage, its own file excluded."""
+        vector = self.store.chunk_vector(chunk_id)
+        if vector is None:
+            raise ConfigError(f"passage {chunk_id} is not in the index")
+        source = fetch_all(self.conn, "SELECT file_id FROM chunks WHERE id = ?", (chunk_id,))[0][0]
+        best: dict[int, tuple[float, int]] = {}
+        for chunk, file_id, sim in self._nearest(vector, min(KNN_LIMIT, limit * 8), Filters()):
+            if file_id != source and sim > best.get(file_id, (-2.0, 0))[0]:
+                best[file_id] = (sim, chunk)
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
+        return [self._result(f, sim, chunk, frozenset()) for f, (sim, chunk) in ranked]
+
+    # -- gathering -------------------------------------------------------------------
+
+    def _nearest(
+        self, vector: np.ndarray, k: int, filters: Filters
+    ) -> list[tuple[int, int, float]]:
+        where, params = filters.vec_sql()
+        rows = fetch_all(
+            self.conn,
+            "SELECT v.chunk_id, c.file_id, v.distance FROM ("
+            f"  SELECT chunk_id, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ?{where}"
+            ") v JOIN chunks c ON c.id = v.chunk_id",
+            [vector_blob(vector), k, *params],
+        )
+        return [(int(c), int(f), 1.0 - float(d)) for c, f, d in rows]
+
+    def _keyword(self, expression: str, k: int, filters: Filters) -> list[tuple[int, int, float]]:
+        where, params = filters.file_sql()
+        rows = fetch_all(
+            self.conn,
+            "SELECT t.rowid, c.file_id, -bm25(chunk_fts, 2.0, 1.0) AS score "
+            "FROM chunk_fts t JOIN chunks c ON c.id = t.rowid JOIN files fi ON fi.id = c.file_id "
+            f"WHERE chunk_fts MATCH ?{where} ORDER BY score DESC LIMIT ?",
+            [expression, *params, k],
+        )
+        return [(int(r), int(f), float(s)) for r, f, s in rows]
+
+    def _exact(self, identifiers: Iterable[str], filters: Filters) -> set[int]:
+        where, params = filters.file_sql()
+        found: set[int] = set()
+        for identifier in identifiers:
+            rows = fetch_all(
+                self.conn,
+                "SELECT DISTINCT c.file_id FROM chunk_fts t JOIN chunks c ON c.id = t.rowid "
+                f"JOIN files fi ON fi.id = c.file_id WHERE chunk_fts MATCH ?{where} LIMIT 200",
+                [quote(identifier), *params],
+            )
+            found.update(int(r[0]) for r in rows)
+        return found
+
+    def _complete(self, found: dict[int, _Candidate], query: np.ndarray, terms: QueryTerms) -> None:
+        """Score each candidate on the side that did not find it."""
+        no_dense = [c for c in found.values() if not c.dense]
+        no_words = [c for c in found.values() if not c.keyword] if not terms.empty else []
+        chunks = self._chunks_of([c.file_id for c in no_dense + no_words])
+        if no_dense:
+            ids = [chunk for c in no_dense for chunk in chunks[c.file_id]]
+            blob = vector_blob(query)
+            for chunk_id, file_id, distance in self._in_batches(
+                "SELECT v.chunk_id, c.file_id, vec_distance_cosine(v.embedding, ?) "
+                "FROM chunk_vec v JOIN chunks c ON c.id = v.chunk_id WHERE v.chunk_id IN ({})",
+                ids,
+                [blob],
+            ):
+                found[file_id].dense[chunk_id] = 1.0 - float(distance)
+        if no_words:
+            ids = [chunk for c in no_words for chunk in chunks[c.file_id]]
+            for chunk_id, file_id, score in self._in_batches(
+                "SELECT t.rowid, c.file_id, -bm25(chunk_fts, 2.0, 1.0) FROM chunk_fts t "
+                "JOIN chunks c ON c.id = t.rowid WHERE chunk_fts MATCH ? AND t.rowid IN ({})",
+                ids,
+                [terms.fts_any()],
+            ):
+                found[file_id].keyword[chunk_id] = float(score)
+
+    def _chunks_of(self, file_ids: Sequence[int]) -> dict[int, list[int]]:
+        chunks: dict[int, list[int]] = defaultdict(list)
+        for chunk_id, file_id in self._in_batches(
+            "SELECT id, file_id FROM chunks WHERE file_id IN ({})", file_ids, []
+        ):
+            chunks[int(file_id)].append(int(chunk_id))
+        return chunks
+
+    def _in_batches(
+        self, sql: str, ids: Sequence[int], leading: list[object], size: int = 900
+    ) -> list[Row]:
+        rows: list[Row] = []
+        for start in range(0, len(ids), size):
+            part = list(ids[start : start + size])
+            rows.extend(
+                fetch_all(self.conn, sql.format(",".join("?" * len(part))), [*leading, *part])
+            )
+        return rows
+
+    # -- scoring ---------------------------------------------------------------------
+
+    def _rank(self, found: dict[int, _Candidate], terms: QueryTerms, limit: int) -> list[Result]:
+        if not found:
+            return []
+        dense = {f: max(c.dense.values(), default=0.0) for f, c in found.items()}
+        keyword = {f: max(c.keyword.values(), default=0.0) for f, c in found.items()}
+        coverage = self._coverage(found, terms)
+        low, high = min(dense.values()), max(dense.values())
+        top_keyword = max(keyword.values()) or 1.0
+        w = self.weights
+        scored: list[tuple[float, int]] = []
+        for file_id, candidate in found.items():
+            d = (dense[file_id] - low) / (high - low) if high > low else 1.0
+            k = keyword[file_id] / top_keyword * coverage.get(file_id, 0.0)
+            score = w.dense * d + w.keyword * k + (w.exact if candidate.exact else 0.0)
+            scored.append((score, file_id))
+        scored.sort(reverse=True)
+        stems = terms.all_stems
+        return [self._result(f, s, self._passage(found[f]), stems) for s, f in scored[:limit]]
+
+    def _coverage(self, found: dict[int, _Candidate], terms: QueryTerms) -> dict[int, float]:
+        """Share of the query's word weight (by rarity) present in each file's best
+        keyword passages."""
+        if terms.empty:
+            return {}
+        weights = self._idf(terms)
+        total = sum(weights.values()) or 1.0
+        coverage: dict[int, float] = {}
+        for file_id, candidate in found.items():
+            best = sorted(candidate.keyword, key=candidate.keyword.__getitem__)[-3:]
+            present = self._stems_in(best)
+            covered = sum(w for word, w in weights.items() if set(terms.stems[word]) <= present)
+            coverage[file_id] = covered / total
+        return coverage
+
+    def _idf(self, terms: QueryTerms) -> dict[str, float]:
+        passages = max(1, self.store.chunk_count())
+        weights: dict[str, float] = {}
+        for word in terms.words:
+            counts = [self._doc_count(stem) for stem in terms.stems[word]]
+            n = min(counts) if counts else 0
+            weights[word] = math.log(1.0 + (passages - n + 0.5) / (n + 0.5))
+        return weights
+
+    def _doc_count(self, stem: str) -> int:
+        row = fetch_one(self.conn, "SELECT doc FROM chunk_vocab WHERE term = ?", (stem,))
+        return 0 if row is None else int(row[0])
+
+    def _stems_in(self, chunk_ids: Sequence[int]) -> set[str]:
+        present: set[str] = set()
+        for (text,) in self._in_batches("SELECT text FROM chunks WHERE id IN ({})", chunk_ids, []):
+            present.update(stem for _, _, stem in self.terms.positions(str(text)))
+        return present
+
+    def _passage(self, candidate: _Candidate) -> int:
+        """The passage to show: best on meaning, unless another is far better on words."""
+        ids = set(candidate.dense) | set(candidate.keyword)
+        top_d = max(candidate.dense.values(), default=0.0) or 1.0
+        top_k = max(candidate.keyword.values(), default=0.0) or 1.0
+        return max(
+            ids,
+            key=lambda c: (
+                self.weights.dense * candidate.dense.get(c, 0.0) / top_d
+                + self.weights.keyword * candidate.keyword.get(c, 0.0) / top_k
+            ),
+        )
+
+    # -- results ---------------------------------------------------------------------
+
+    def _result(self, file_id: int, score: float, chunk_id: int, stems: frozenset[str]) -> Result:
+        path, kind, mtime_ns = fetch_all(
+            self.conn, "SELECT path, kind, mtime_ns FROM files WHERE id = ?", (file_id,)
+        )[0]
+        text, location = fetch_all(
+            self.conn, "SELECT text, location FROM chunks WHERE id = ?", (chunk_id,)
+        )[0]
+        snippet = make_snippet(self.terms, str(text), stems)
+        return Result(
+            str(path),
+            round(score, 4),
+            snippet.text,
+            str(location),
+            snippet.highlights,
+            file_id,
+            chunk_id,
+            str(kind),
+            int(mtime_ns),
+        )
+
+    def _file_result(self, file_id: int, score: float, vector: np.ndarray) -> Result:
+        rows = fetch_all(
+            self.conn,
+            "SELECT v.chunk_id, vec_distance_cosine(v.embedding, ?) FROM chunk_vec v "
+            "JOIN chunks c ON c.id = v.chunk_id WHERE c.file_id = ?",
+            (vector_blob(vector), file_id),
+        )
+        chunk_id = min(rows, key=lambda r: float(r[1]))[0] if rows else 0
+        return self._result(file_id, score, int(chunk_id), frozenset())

@@ -1,0 +1,92 @@
+"""User settings: a typed, versioned record saved atomically as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+SETTINGS_VERSION = 1
+DEFAULT_MODEL = "default"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    version: int = SETTINGS_VERSION
+    # "default" is the bundled all-MiniLM-L6-v2; otherwise a folder path or a model id.
+    model: str = DEFAULT_MODEL
+    device: str = "auto"
+    # Documents go to the model in groups of this many passages.
+    embed_batch: int = 32
+    # Passage length in model tokens (capped by the model's own limit) and overlap.
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    # Extraction runs in worker processes; 0 means "choose from the number of cores".
+    extract_workers: int = 0
+    extract_timeout_s: float = 60.0
+    extract_memory_mb: int = 2048
+    max_file_mb: int = 100
+    # Passages embedded and committed together; a killed run loses at most one batch.
+    commit_every: int = 256
+
+    def validated(self) -> Settings:
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        positive = (
+            "embed_batch",
+            "chunk_tokens",
+            "extract_timeout_s",
+            "max_file_mb",
+            "commit_every",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"setting {name} must be positive")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ConfigError("chunk_overlap must be between 0 and half of chunk_tokens")
+        return self
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes).validated()
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings, falling back to defaults for anything missing."""
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"settings file {path} does not hold a JSON object")
+    if int(raw.get("version", SETTINGS_VERSION)) > SETTINGS_VERSION:
+        raise ConfigError(f"settings file {path} was written by a newer Trove")
+    known = {f.name: f.type for f in fields(Settings)}
+    values = {k: v for k, v in raw.items() if k in known and k != "version"}
+    try:
+        return Settings(**values).validated()
+    except TypeError as exc:
+        raise ConfigError(f"settings file {path}: {exc}") from exc
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write settings so that a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,409 @@
+"""The index database: folders, files, passages, their vectors and their words.
+
+``Store`` is the only code that writes SQL for the index.  It owns one connection; the
+process that writes holds the only writing Store, readers open their own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import apsw
+import numpy as np
+
+from core.errors import ConfigError, ModelMismatch
+from core.store.connection import atomic, connect, fetch_one
+from core.store.records import Chunk, FileRow, FileStat, Folder
+from core.store.schema import create_vector_tables, drop_vector_tables, migrate
+
+_FILE_COLUMNS = "id, folder_id, path, size, mtime_ns, hash, state, kind"
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class Store:
+    def __init__(self, conn: apsw.Connection, path: Path | None = None) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path, readonly=readonly)
+        if not readonly:
+            migrate(conn, path)
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with atomic(self.conn):
+            yield
+
+    # -- metadata and model binding ------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def model_binding(self) -> tuple[str, int] | None:
+        model, dim = self.meta("model_id"), self.meta("model_dim")
+        return None if model is None or dim is None else (model, int(dim))
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to mix vectors of two models in one index."""
+        bound = self.model_binding()
+        if bound is not None and bound[0] != model_id:
+            raise ModelMismatch(bound[0], bound[1], model_id, None)
+
+    def bind_model(self, model_id: str, dimension: int) -> None:
+        bound = self.model_binding()
+        if bound == (model_id, dimension):
+            return
+        if bound is not None:
+            raise ModelMismatch(bound[0], bound[1], model_id, dimension)
+        with atomic(self.conn):
+            create_vector_tables(self.conn, dimension)
+            self.set_meta("model_id", model_id)
+            self.set_meta("model_dim", str(dimension))
+
+    def forget_vectors(self) -> int:
+        """Drop every passage and vector so the index can be rebuilt with another model.
+
+        Files stay known (as pending), so the next run re-reads and re-embeds them.
+        """
+        with atomic(self.conn):
+            drop_vector_tables(self.conn)
+            self.conn.execute("DELETE FROM chunk_fts")
+            self.conn.execute("DELETE FROM chunks")
+            self.conn.execute("DELETE FROM texts")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('model_id', 'model_dim')")
+            self.conn.execute(
+                "UPDATE files SET state = 'pending', hash = NULL WHERE state = 'indexed'"
+            )
+            return self.conn.changes()
+
+    # -- folders ---------------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        rows = self.conn.execute("SELECT id, path, ignore FROM folders ORDER BY path")
+        return [Folder(int(i), str(p), str(ig)) for i, p, ig in rows]
+
+    def add_folder(self, path: str, ignore: str = "") -> Folder:
+        for folder in self.folders():
+            if folder.path == path:
+                return folder
+            if _contains(folder.path, path):
+                raise ConfigError(f"{path} is already inside the watched folder {folder.path}")
+            if _contains(path, folder.path):
+                raise ConfigError(
+                    f"{path} contains the watched folder {folder.path}; remove that one first"
+                )
+        self.conn.execute(
+            "INSERT INTO folders(path, ignore, added_at) VALUES (?, ?, ?)",
+            (path, ignore, time.time()),
+        )
+        return Folder(self.conn.last_insert_rowid(), path, ignore)
+
+    def remove_folder(self, folder: Folder) -> int:
+        with atomic(self.conn):
+            ids = [
+                r[0]
+                for r in self.conn.execute("SELECT id FROM files WHERE folder_id = ?", (folder.id,))
+            ]
+            self.delete_files(ids)
+            self.conn.execute("DELETE FROM folders WHERE id = ?", (folder.id,))
+        return len(ids)
+
+    # -- files -----------------------------------------------------------------------
+
+    def files_in(self, folder_id: int) -> dict[str, FileRow]:
+        rows = self.conn.execute(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE folder_id = ?", (folder_id,)
+        )
+        return {row[2]: FileRow(*row) for row in rows}
+
+    def file_by_path(self, path: str) -> FileRow | None:
+        row = self.conn.execute(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return None if row is None else FileRow(*row)
+
+    def indexed_with_hash(self, digest: str) -> FileRow | None:
+        row = self.conn.execute(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE hash = ? AND state = 'indexed' LIMIT 1",
+            (digest,),
+        ).fetchone()
+        return None if row is None else FileRow(*row)
+
+    def upsert_file(
+        self,
+        stat: FileStat,
+        state: str,
+        *,
+        digest: str | None = None,
+        category: str | None = None,
+        reason: str | None = None,
+        title: str | None = None,
+    ) -> int:
+        """Record a file's state; returns its id (kept across updates)."""
+        self.conn.execute(
+            """
+            INSERT INTO files(folder_id, path, dir, name, ext, kind, size, mtime_ns, hash,
+                              state, category, reason, title, indexed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(path) DO UPDATE SET
+                folder_id = excluded.folder_id, kind = excluded.kind, size = excluded.size,
+                mtime_ns = excluded.mtime_ns, hash = COALESCE(excluded.hash, files.hash),
+                state = excluded.state, category = excluded.category, reason = excluded.reason,
+                title = COALESCE(excluded.title, files.title), indexed_at = excluded.indexed_at
+            """,
+            (
+                stat.folder_id,
+                stat.path,
+                stat.dir,
+                stat.name,
+                stat.ext,
+                stat.kind,
+                stat.size,
+                stat.mtime_ns,
+                digest,
+                state,
+                category,
+                reason,
+                title,
+                time.time(),
+            ),
+        )
+        return int(self._value("SELECT id FROM files WHERE path = ?", (stat.path,)))
+
+    def touch_file(self, file_id: int, stat: FileStat) -> None:
+        """Same content, new timestamp: remember the new (size, mtime) pair."""
+        self.conn.execute(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+            (stat.size, stat.mtime_ns, file_id),
+        )
+
+    def write_document(
+        self,
+        file_id: int,
+        stat: FileStat,
+        title: str,
+        text: str,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
+        """Replace a file's passages, vectors and words with a freshly embedded set."""
+        self._drop_content(file_id)
+        self.conn.execute(
+            "INSERT INTO texts(file_id, body) VALUES (?, ?)",
+            (file_id, zlib.compress(text.encode("utf-8", "surrogatepass"), 6)),
+        )
+        fts_title = _fts_title(stat.name, title)
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            self.conn.execute(
+                "INSERT INTO chunks(file_id, ord, start, end, location, text) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (file_id, chunk.ord, chunk.start, chunk.end, chunk.location, chunk.text),
+            )
+            chunk_id = self.conn.last_insert_rowid()
+            self.conn.execute(
+                "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
+                (chunk_id, fts_title, chunk.text),
+            )
+            self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector, stat)
+        self._insert_vector("file_vec", "file_id", file_id, _mean_direction(vectors), stat)
+
+    def move_file(self, row: FileRow, stat: FileStat) -> None:
+        """A renamed or moved file keeps its passages and vectors; only its place changes."""
+        self.conn.execute(
+            "UPDATE files SET folder_id = ?, path = ?, dir = ?, name = ?, ext = ?, kind = ?, "
+            "size = ?, mtime_ns = ? WHERE id = ?",
+            (
+                stat.folder_id,
+                stat.path,
+                stat.dir,
+                stat.name,
+                stat.ext,
+                stat.kind,
+                stat.size,
+                stat.mtime_ns,
+                row.id,
+            ),
+        )
+        chunk_ids = self._chunk_ids(row.id)
+        for table, key, ids in (
+            ("chunk_vec", "chunk_id", chunk_ids),
+            ("file_vec", "file_id", [row.id]),
+        ):
+            for item in ids:
+                self.conn.execute(
+                    f"UPDATE {table} SET kind = ?, ext = ?, dir = ?, mtime = ? WHERE {key} = ?",
+                    (stat.kind, stat.ext, stat.dir, stat.mtime_s, item),
+                )
+        self._rewrite_fts_titles(row.id, stat.name)
+
+    def copy_document(self, source_id: int, target_id: int, stat: FileStat) -> None:
+        """A copy of an indexed file reuses the original's passages and vectors."""
+        self._drop_content(target_id)
+        self.conn.execute(
+            "INSERT INTO texts(file_id, body) SELECT ?, body FROM texts WHERE file_id = ?",
+            (target_id, source_id),
+        )
+        title = self.title_of(source_id)
+        rows = list(
+            self.conn.execute(
+                "SELECT c.id, c.ord, c.start, c.end, c.location, c.text, v.embedding "
+                "FROM chunks c JOIN chunk_vec v ON v.chunk_id = c.id WHERE c.file_id = ? "
+                "ORDER BY c.ord",
+                (source_id,),
+            )
+        )
+        for _, ord_, start, end, location, text, blob in rows:
+            self.conn.execute(
+                "INSERT INTO chunks(file_id, ord, start, end, location, text) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (target_id, ord_, start, end, location, text),
+            )
+            chunk_id = self.conn.last_insert_rowid()
+            self.conn.execute(
+                "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
+                (chunk_id, _fts_title(stat.name, title), text),
+            )
+            self._insert_vector("chunk_vec", "chunk_id", chunk_id, blob, stat)
+        file_vector = self.file_vector(source_id)
+        if file_vector is not None:
+            self._insert_vector("file_vec", "file_id", target_id, file_vector, stat)
+
+    def delete_files(self, file_ids: Iterable[int]) -> None:
+        for file_id in file_ids:
+            self._drop_content(file_id)
+            self.conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+
+    # -- reading ---------------------------------------------------------------------
+
+    def title_of(self, file_id: int) -> str:
+        row = self.conn.execute("SELECT title FROM files WHERE id = ?", (file_id,)).fetchone()
+        return "" if row is None or row[0] is None else str(row[0])
+
+    def document_text(self, file_id: int) -> str | None:
+        row = self.conn.execute("SELECT body FROM texts WHERE file_id = ?", (file_id,)).fetchone()
+        if row is None:
+            return None
+        return zlib.decompress(row[0]).decode("utf-8", "surrogatepass")
+
+    def file_vector(self, file_id: int) -> np.ndarray | None:
+        if not self._has_vectors():
+            return None
+        row = self.conn.execute(
+            "SELECT embedding FROM file_vec WHERE file_id = ?", (file_id,)
+        ).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def chunk_vector(self, chunk_id: int) -> np.ndarray | None:
+        if not self._has_vectors():
+            return None
+        row = self.conn.execute(
+            "SELECT embedding FROM chunk_vec WHERE chunk_id = ?", (chunk_id,)
+        ).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def state_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT state, count(*) FROM files GROUP BY state")
+        return {str(state): int(n) for state, n in rows}
+
+    def chunk_count(self) -> int:
+        return int(self._value("SELECT count(*) FROM chunks"))
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        rows = self.conn.execute(
+            "SELECT path, COALESCE(category, ''), COALESCE(reason, '') FROM files "
+            "WHERE state = 'failed' ORDER BY path"
+        )
+        return [(str(p), str(c), str(r)) for p, c, r in rows]
+
+    def integrity_check(self) -> str:
+        return str(self._value("PRAGMA quick_check"))
+
+    # -- internals -------------------------------------------------------------------
+
+    def _value(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        row = fetch_one(self.conn, sql, params)
+        if row is None:
+            raise LookupError(f"no row for {sql!r}")
+        return row[0]
+
+    def _has_vectors(self) -> bool:
+        return self.model_binding() is not None
+
+    def _chunk_ids(self, file_id: int) -> list[int]:
+        return [
+            int(r[0])
+            for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", (file_id,))
+        ]
+
+    def _drop_content(self, file_id: int) -> None:
+        chunk_ids = self._chunk_ids(file_id)
+        vectors = self._has_vectors()
+        for chunk_id in chunk_ids:
+            self.conn.execute("DELETE FROM chunk_fts WHERE rowid = ?", (chunk_id,))
+            if vectors:
+                self.conn.execute("DELETE FROM chunk_vec WHERE chunk_id = ?", (chunk_id,))
+        if vectors:
+            self.conn.execute("DELETE FROM file_vec WHERE file_id = ?", (file_id,))
+        self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+        self.conn.execute("DELETE FROM texts WHERE file_id = ?", (file_id,))
+
+    def _insert_vector(
+        self, table: str, key: str, item: int, vector: np.ndarray | bytes, stat: FileStat
+    ) -> None:
+        # vec0 in sqlite-vec 0.1.9 rejects INSERT OR REPLACE; callers delete first.
+        blob = vector if isinstance(vector, bytes) else vector_blob(vector)
+        self.conn.execute(
+            f"INSERT INTO {table}({key}, embedding, kind, ext, dir, mtime) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (item, blob, stat.kind, stat.ext, stat.dir, stat.mtime_s),
+        )
+
+    def _rewrite_fts_titles(self, file_id: int, name: str) -> None:
+        title = _fts_title(name, self.title_of(file_id))
+        for chunk_id, text in self.conn.execute(
+            "SELECT id, text FROM chunks WHERE file_id = ?", (file_id,)
+        ).fetchall():
+            self.conn.execute("DELETE FROM chunk_fts WHERE rowid = ?", (chunk_id,))
+            self.conn.execute(
+                "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
+                (chunk_id, title, text),
+            )
+
+
+def _fts_title(name: str, title: str | None) -> str:
+    stem = os.path.splitext(name)[0]
+    return stem if not title or title == stem else f"{stem} {title}"
+
+
+def _mean_direction(vectors: np.ndarray) -> np.ndarray:
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+
+
+def _contains(parent: str, child: str) -> bool:
+    return child == parent or child.startswith(os.path.join(parent, ""))

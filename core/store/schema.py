@@ -1,0 +1,139 @@
+"""The index schema and its named migrations.
+
+Each migration is a function applied in one transaction together with the row that
+records it.  A database that records a migration this version does not know was written
+by a newer Trove and is refused; an older one is copied aside before it is migrated.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import apsw
+
+from core.errors import SchemaTooNew
+from core.store.connection import atomic
+
+Migration = Callable[[apsw.Connection], None]
+
+
+def _initial(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE folders(
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            ignore TEXT NOT NULL DEFAULT '',
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE files(
+            id INTEGER PRIMARY KEY,
+            folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+            path TEXT NOT NULL UNIQUE,
+            dir TEXT NOT NULL,          -- parent folder ending in a separator, for prefix filters
+            name TEXT NOT NULL,
+            ext TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'indexed', 'failed', 'excluded', 'unsupported')),
+            category TEXT,
+            reason TEXT,
+            title TEXT,
+            indexed_at REAL
+        );
+        CREATE INDEX files_folder ON files(folder_id);
+        CREATE INDEX files_hash ON files(hash);
+        CREATE INDEX files_state ON files(state);
+        CREATE TABLE chunks(
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            ord INTEGER NOT NULL,
+            start INTEGER NOT NULL,     -- character offsets into the document's text
+            end INTEGER NOT NULL,
+            location TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_file ON chunks(file_id, ord);
+        CREATE TABLE texts(
+            file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+            body BLOB NOT NULL          -- zlib-compressed UTF-8 of the whole document
+        );
+        CREATE VIRTUAL TABLE chunk_fts USING fts5(
+            title, text, content='', contentless_delete=1,
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        -- How many passages hold each word: the rarity that weighs query words.
+        CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_fts, row);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("0001_initial", _initial),
+]
+
+
+def applied_migrations(conn: apsw.Connection) -> list[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY name")]
+
+
+def migrate(conn: apsw.Connection, db_path: Path | None) -> list[str]:
+    """Bring the schema up to date; return the names of the migrations applied now."""
+    done = applied_migrations(conn)
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [name for name in done if name not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"this index was written by a newer version of Trove (it has migration "
+            f"{unknown[-1]!r}); update Trove or move {db_path} aside"
+        )
+    pending = [(name, step) for name, step in MIGRATIONS if name not in done]
+    if pending and done and db_path is not None:
+        _back_up(conn, db_path, done[-1])
+    for name, step in pending:
+        with atomic(conn):
+            step(conn)
+            conn.execute(
+                "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
+            )
+    return [name for name, _ in pending]
+
+
+def _back_up(conn: apsw.Connection, db_path: Path, version: str) -> None:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = db_path.with_name(f"{db_path.stem}.before-{version}{db_path.suffix}")
+    shutil.copy2(db_path, target)
+
+
+def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
+    """Vector tables depend on the model's dimension, so they are made when a model is bound.
+
+    The metadata columns let filters (type, folder, date) run inside the KNN search, so a
+    scoped query keeps full recall instead of filtering an already cut top-k.
+    """
+    columns = "kind TEXT, ext TEXT, dir TEXT, mtime INTEGER"
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vec USING vec0("
+        f"chunk_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine, "
+        f"{columns})"
+    )
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS file_vec USING vec0("
+        f"file_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine, "
+        f"{columns})"
+    )
+
+
+def drop_vector_tables(conn: apsw.Connection) -> None:
+    conn.execute("DROP TABLE IF EXISTS chunk_vec")
+    conn.execute("DROP TABLE IF EXISTS file_vec")

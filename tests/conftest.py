@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated TROVE_HOME, folders of real files, the real model once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.app import Trove
+from core.embedding import SentenceTransformerEmbedder
+from core.paths import Locations
+from core.settings import Settings
+from tests.fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+# The sample folder shipped with Trove doubles as the everyday-documents test fixture.
+SAMPLE = REPO / "resources" / "sample"
+
+
+@pytest.fixture(autouse=True)
+def trove_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own TROVE_HOME, so nothing touches the user's real index."""
+    home = tmp_path / "trove-home"
+    monkeypatch.setenv("TROVE_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    """The default model, loaded once for the whole run."""
+    embedder = SentenceTransformerEmbedder()
+    _ = embedder.model
+    return embedder
+
+
+def open_trove(embedder: object, **settings: object) -> Trove:
+    base = Settings(extract_workers=1).with_changes(**settings)
+    return Trove.open(Locations.from_environment(), settings=base, embedder=embedder)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fake_trove() -> Iterator[Trove]:
+    trove = open_trove(FakeEmbedder())
+    yield trove
+    trove.close()
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_index(trove: Trove, **options: object):  # type: ignore[no-untyped-def]
+    from core.events import Finished
+
+    events = list(trove.index(**options))  # type: ignore[arg-type]
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    return finished, events

@@ -1,0 +1,59 @@
+"""A deterministic stand-in for the model, for tests about plumbing, not meaning."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors from hashed words; counts every text it embeds."""
+
+    def __init__(
+        self, dimension: int = 64, max_tokens: int = 64, model_id: str = "test/fake-hashing"
+    ) -> None:
+        self._dimension = dimension
+        self._max_tokens = max_tokens
+        self._model_id = model_id
+        self.embedded = 0
+        self.longest_input = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _TOKEN.finditer(text)]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        self.longest_input = max([self.longest_input, *(len(self.token_spans(t)) for t in texts)])
+        return (
+            np.stack([self._vector(t) for t in texts])
+            if texts
+            else np.zeros((0, self._dimension), dtype=np.float32)
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self._dimension, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            bucket = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
+            vector[bucket % self._dimension] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector + 1.0 / np.sqrt(self._dimension)

@@ -1,0 +1,53 @@
+"""core/ must stay free of Qt and of the desktop package; start-up must stay light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+FORBIDDEN = ("PySide6", "shiboken6", "desktop")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_module_in_core_imports_qt_or_desktop() -> None:
+    offenders = {
+        str(path.relative_to(REPO)): sorted(
+            name for name in _imported_modules(path) if name.split(".")[0] in FORBIDDEN
+        )
+        for path in (REPO / "core").rglob("*.py")
+    }
+    offenders = {path: names for path, names in offenders.items() if names}
+    assert offenders == {}
+
+
+def test_the_check_itself_sees_a_qt_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\nfrom PySide6.QtCore import QObject\nimport desktop.app\n")
+    assert {"PySide6.QtCore", "desktop.app"} <= _imported_modules(sample)
+
+
+def test_importing_the_core_loads_neither_qt_nor_torch() -> None:
+    probe = (
+        "import sys, core.app, core.cli.main, core.search, core.indexer\n"
+        "heavy = [m for m in ('PySide6', 'torch', 'sentence_transformers', 'desktop')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == ""

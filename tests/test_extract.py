@@ -1,0 +1,581 @@
+"""Extractors and the registry, on real files written to tmp_path."""
+
+from __future__ import annotations
+
+import logging
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import core.extract
+from core.errors import ExtractionFailed
+from core.extract import Category, Document, Piece, Registry
+from core.extract.docx import DocxExtractor
+from core.extract.pieces import MAX_PIECE_CHARS
+
+MB = 1024 * 1024
+LIMIT = 50 * MB
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry.default()
+
+
+def extract(registry: Registry, path: Path, max_bytes: int = LIMIT) -> Document:
+    return registry.extract(path, max_bytes)
+
+
+def failure(registry: Registry, path: Path, max_bytes: int = LIMIT) -> ExtractionFailed:
+    with pytest.raises(ExtractionFailed) as caught:
+        registry.extract(path, max_bytes)
+    return caught.value
+
+
+def full_text(document: Document) -> str:
+    return "\n".join(piece.text for piece in document.pieces)
+
+
+# ---------------------------------------------------------------- hand-made files
+
+
+def make_pdf(path: Path, pages: list[str | None], title: str | None = None) -> Path:
+    """A small valid PDF: one line of Helvetica text per page; None draws a box, no text."""
+    catalog = "<< /Type /Catalog /Pages 2 0 R >>"
+    font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    objects = [catalog, "", font]  # the page tree (2) is filled in once the pages exist
+    kids = []
+    for text in pages:
+        if text is None:
+            stream = "0 0 1 rg 100 100 200 200 re f"
+        else:
+            escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET"
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects)} 0 R >>"
+        )
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    objects.append(f"<< /Title ({title}) >>" if title else "<< >>")
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def _pdf_file(objects: list[str]) -> bytes:
+    """Numbered objects (the last one is /Info), a cross-reference table and a trailer."""
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += f"{number} 0 obj\n{content}\nendobj\n".encode("latin-1")
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>"
+    return body + f"{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
+
+
+def make_docx(path: Path) -> Path:
+    import docx
+
+    word = docx.Document()
+    word.core_properties.title = "Quarterly Report"
+    word.add_paragraph("Prepared for the board.")
+    word.add_heading("Revenue", level=1)
+    word.add_paragraph("Revenue grew by twelve percent.")
+    table = word.add_table(rows=2, cols=2)
+    for row, (left, right) in enumerate([("Region", "Sales"), ("North", "42")]):
+        table.cell(row, 0).text = left
+        table.cell(row, 1).text = right
+    word.add_heading("Outlook", level=2)
+    word.add_paragraph("Next year looks bright.")
+    word.save(str(path))
+    return path
+
+
+# ---------------------------------------------------------------- public API
+
+
+def test_public_api_is_exported() -> None:
+    expected = {"Registry", "Document", "Piece", "Category", "ExtractionPool"}
+    assert expected <= set(core.extract.__all__)
+    assert all(hasattr(core.extract, name) for name in expected)
+
+
+# ---------------------------------------------------------------- text
+
+
+def test_text_pieces_are_blocks_located_by_their_first_line(
+    registry: Registry, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("alpha\nbeta\n\n\n  gamma  \r\ndelta\n\n", encoding="utf-8")
+    document = extract(registry, path)
+    assert document.pieces == [Piece("alpha\nbeta", "line 1"), Piece("  gamma  \ndelta", "line 5")]
+    assert document.title is None
+
+
+def test_gigantic_line_is_cut_into_pieces_that_keep_its_line(
+    registry: Registry, tmp_path: Path
+) -> None:
+    words = " ".join(f"word{i}" for i in range(3000))  # about 25,000 characters
+    path = tmp_path / "minified.js"
+    path.write_text(f"// header\n\n{words}\n", encoding="utf-8")
+    pieces = extract(registry, path).pieces
+    assert pieces[0] == Piece("// header", "line 1")
+    rest = pieces[1:]
+    assert len(rest) >= 6
+    assert all(piece.location == "line 3" for piece in rest)
+    assert all(len(piece.text) <= MAX_PIECE_CHARS for piece in rest)
+    assert "".join(piece.text for piece in rest).split() == words.split()
+
+
+def test_long_block_parts_are_located_by_the_line_they_start_on(
+    registry: Registry, tmp_path: Path
+) -> None:
+    lines = [f"row {n:04d} " + "x" * 60 for n in range(1, 301)]
+    path = tmp_path / "table.log"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    pieces = extract(registry, path).pieces
+    assert len(pieces) >= 5
+    for piece in pieces:
+        number = int(piece.location.removeprefix("line "))
+        assert piece.text.startswith(lines[number - 1])
+
+
+SENTENCES = {
+    "utf-16-be": "日本語のテキスト、改行あり。\nMixed with ASCII words and no byte order mark.",
+    "utf-8": "Grüße aus Zürich — 東京, Москва and café crème.",
+    "utf-8-sig": "Grüße aus Zürich — 東京, Москва and café crème.",
+    "utf-16": "Grüße aus Zürich — 東京, Москва and café crème.",
+    "utf-16-le": "Plain notes written by a Windows tool, with no byte order mark.",
+    "utf-32": "Grüße aus Zürich — 東京, Москва and café crème.",
+    "latin-1": "Le garçon a mangé une crème brûlée à Noël; très bon, déjà vu, naïve.",
+    "cp1252": "“Smart quotes” cost €5 — a naïve café owner’s favourite façade.",
+    "shift_jis": "日本語のテキストです。東京は大きな都市で、毎日たくさんの人が働いています。",
+    "cp1251": "Привет! Это проверка кодировки: съешь же ещё этих мягких французских булок.",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(SENTENCES))
+def test_text_in_any_common_encoding_reads_back(
+    registry: Registry, tmp_path: Path, encoding: str
+) -> None:
+    sentence = SENTENCES[encoding]
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes("\n".join([sentence] * 3).encode(encoding))
+    assert sentence in full_text(extract(registry, path))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("random.txt", bytes(range(256)) * 64, "binary"),
+        ("tool.txt", b"\x7fELF\x02\x01\x01" + bytes(200), "ELF"),
+        ("setup.txt", b"MZ\x90\x00\x03\x00\x00\x00" + bytes(200), "Windows executable"),
+        ("photo.md", b"\x89PNG\r\n\x1a\n" + bytes(100), "PNG"),
+        ("page.html", b"%PDF-1.4\n%...\n", "PDF"),
+    ],
+)
+def test_binary_data_under_a_text_name_is_the_wrong_type(
+    registry: Registry, tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    failed = failure(registry, path)
+    assert failed.category == Category.WRONG_TYPE
+    assert says in failed.reason
+
+
+# ---------------------------------------------------------------- markdown
+
+MARKDOWN = """\
+---
+title: front matter must not be indexed
+---
+Intro text before any heading.
+
+# Trove Guide
+
+Welcome to [the guide](https://example.com/guide) with ![a diagram](d.png).
+
+## Installation
+
+Run the **installer**.
+
+```sh
+# not a heading, just a shell comment
+./install.sh
+```
+
+Setup
+-----
+
+### Linux
+
+Use the AppImage.
+"""
+
+
+def test_markdown_sections_are_located_by_heading(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    document = extract(registry, path)
+    assert document.title == "Trove Guide"
+    by_location = {piece.location: piece.text for piece in document.pieces}
+    assert list(by_location) == ["line 4", "Trove Guide", "Installation", "Setup", "Setup › Linux"]
+    assert by_location["line 4"] == "Intro text before any heading."
+    assert "Welcome to the guide with a diagram." in by_location["Trove Guide"]
+    assert "https://" not in full_text(document)
+    assert "front matter" not in full_text(document)
+    assert "# not a heading, just a shell comment" in by_location["Installation"]
+    assert "Run the installer." in by_location["Installation"]
+    assert by_location["Setup › Linux"] == "Linux\n\nUse the AppImage."
+
+
+# ---------------------------------------------------------------- html
+
+HTML = """\
+<!doctype html>
+<html><head><meta charset="windows-1251"><title>Отчёт за год</title>
+<style>body { color: red }</style><script>var hidden = "script text";</script></head>
+<body>
+<nav><a href="/">Home</a> | <a href="/about">Menu entry</a></nav>
+<header>Site banner</header>
+<p>Opening words.</p>
+<h1>Главная</h1><p>Первый   абзац
+текста.</p>
+<h2>Details</h2><ul><li>one</li><li>two</li></ul>
+<form><input value="x"><button>Send form</button></form>
+<footer>Copyright footer</footer>
+</body></html>
+"""
+
+
+def test_html_keeps_readable_text_and_drops_page_furniture(
+    registry: Registry, tmp_path: Path
+) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(HTML.encode("cp1251"))
+    document = extract(registry, path)
+    assert document.title == "Отчёт за год"
+    text = full_text(document)
+    furniture = ["script text", "color: red", "Menu entry", "Site banner", "Send form", "footer"]
+    assert [item for item in furniture if item in text] == []
+    assert [piece.location for piece in document.pieces] == ["", "Главная", "Details"]
+    assert document.pieces[0].text == "Opening words."
+    assert document.pieces[1].text == "Главная\n\nПервый абзац текста."
+    assert document.pieces[2].text == "Details\n\none\ntwo"
+
+
+def test_xhtml_encoding_comes_from_the_xml_declaration(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "chapter.xhtml"
+    markup = '<?xml version="1.0" encoding="koi8-r"?><html><body><p>Съешь же ещё</p></body></html>'
+    path.write_bytes(markup.encode("koi8-r"))
+    assert full_text(extract(registry, path)) == "Съешь же ещё"
+
+
+def test_html_title_falls_back_to_the_first_h1(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "bare.htm"
+    path.write_text("<h1>Only  a heading</h1><p>and a line</p>", encoding="utf-8")
+    assert extract(registry, path).title == "Only a heading"
+
+
+# ---------------------------------------------------------------- pdf
+
+
+def test_pdf_gives_one_piece_per_page_and_the_metadata_title(
+    registry: Registry, tmp_path: Path
+) -> None:
+    path = make_pdf(tmp_path / "report.pdf", ["First page text", "Second page text"], "Annual")
+    document = extract(registry, path)
+    assert [(p.location, p.text.strip()) for p in document.pieces] == [
+        ("page 1", "First page text"),
+        ("page 2", "Second page text"),
+    ]
+    assert document.title == "Annual"
+
+
+def test_pdf_pages_without_text_have_no_text_layer(registry: Registry, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "scan.pdf", [None, None])
+    assert failure(registry, path).category == Category.NO_TEXT_LAYER
+
+
+def test_pdf_blank_pages_are_skipped(registry: Registry, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "mixed.pdf", [None, "Only the second page speaks"])
+    assert [p.location for p in extract(registry, path).pieces] == ["page 2"]
+
+
+def test_pdf_with_no_pages_is_empty(registry: Registry, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "nothing.pdf", [])
+    assert failure(registry, path).category == Category.EMPTY
+
+
+def test_damaged_pdf_is_corrupt(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catal" + os.urandom(64))
+    assert failure(registry, path).category == Category.CORRUPT
+
+
+def test_text_named_pdf_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "letter.pdf"
+    path.write_text("Dear reader, this is plain text.\n", encoding="utf-8")
+    assert failure(registry, path).category == Category.WRONG_TYPE
+
+
+def test_zip_named_pdf_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
+    path = make_docx(tmp_path / "report.docx").rename(tmp_path / "report.pdf")
+    failed = failure(registry, path)
+    assert failed.category == Category.WRONG_TYPE
+    assert "ZIP" in failed.reason
+
+
+# ---------------------------------------------------------------- docx
+
+
+def test_docx_reads_paragraphs_and_tables_in_order_by_section(
+    registry: Registry, tmp_path: Path
+) -> None:
+    document = extract(registry, make_docx(tmp_path / "report.docx"))
+    assert document.title == "Quarterly Report"
+    assert [(p.location, p.text) for p in document.pieces] == [
+        ("paragraph 1", "Prepared for the board."),
+        ("Revenue", "Revenue\n\nRevenue grew by twelve percent.\n\nRegion | Sales\nNorth | 42"),
+        ("Revenue › Outlook", "Outlook\n\nNext year looks bright."),
+    ]
+
+
+def test_docx_title_falls_back_to_the_first_heading(registry: Registry, tmp_path: Path) -> None:
+    import docx
+
+    word = docx.Document()
+    word.add_heading("Minutes of the meeting", level=0)  # the "Title" style
+    word.add_paragraph("Attendees were few.")
+    path = tmp_path / "minutes.docx"
+    word.save(str(path))
+    assert extract(registry, path).title == "Minutes of the meeting"
+
+
+def test_pdf_named_docx_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "report.pdf", ["hello"]).rename(tmp_path / "report.docx")
+    failed = failure(registry, path)
+    assert failed.category == Category.WRONG_TYPE
+    assert "PDF" in failed.reason
+
+
+def test_truncated_docx_is_corrupt(registry: Registry, tmp_path: Path) -> None:
+    whole = make_docx(tmp_path / "whole.docx").read_bytes()
+    path = tmp_path / "cut.docx"
+    path.write_bytes(whole[: len(whole) // 2])
+    assert failure(registry, path).category == Category.CORRUPT
+
+
+def test_docx_missing_its_main_part_is_corrupt(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "hollow.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not an office document")
+    assert failure(registry, path).category == Category.CORRUPT
+
+
+def test_other_office_file_named_docx_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "source.docx")
+    path = tmp_path / "workbook.docx"
+    sheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as copy:
+        for entry in original.infolist():
+            data = original.read(entry)
+            if entry.filename == "[Content_Types].xml":
+                word = b"application/vnd.openxmlformats-officedocument.wordprocessingml"
+                data = data.replace(word + b".document.main+xml", sheet.encode())
+            copy.writestr(entry, data)
+    assert failure(registry, path).category == Category.WRONG_TYPE
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def test_encrypted_docx_needs_a_password(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "secret.docx"
+    path.write_bytes(OLE + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512))
+    assert failure(registry, path).category == Category.PASSWORD
+
+
+def test_legacy_word_file_named_docx_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "old.docx"
+    path.write_bytes(OLE + bytes(504) + "WordDocument".encode("utf-16-le") + bytes(512))
+    assert failure(registry, path).category == Category.WRONG_TYPE
+
+
+def _docx_with_padding(source: Path, target: Path, padding_bytes: int) -> Path:
+    """Copy of a real docx plus one highly compressible entry of zeros."""
+    with (
+        zipfile.ZipFile(source) as original,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy,
+    ):
+        for entry in original.infolist():
+            copy.writestr(entry, original.read(entry))
+        copy.writestr("word/media/padding.bin", bytes(padding_bytes))
+    return target
+
+
+def test_docx_zip_bomb_is_refused_before_unpacking(registry: Registry, tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "source.docx")
+    bomb = _docx_with_padding(source, tmp_path / "bomb.docx", 40 * MB)
+    assert bomb.stat().st_size < 1 * MB
+    failed = failure(registry, bomb)
+    assert failed.category == Category.CORRUPT
+    assert "zip bomb" in failed.reason
+
+
+def test_docx_unpacked_size_limit(tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "source.docx")
+    padded = _docx_with_padding(source, tmp_path / "padded.docx", 2 * MB)
+    assert DocxExtractor().extract(padded).title == "Quarterly Report"
+    with pytest.raises(ExtractionFailed) as caught:
+        DocxExtractor(max_unpacked_bytes=1 * MB).extract(padded)
+    assert caught.value.category == Category.CORRUPT
+    assert "more than the 1 MB allowed" in caught.value.reason
+
+
+# ---------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("notes.TXT", "text"),
+        ("data.csv", "text"),
+        ("README", "text"),
+        ("main.py", "code"),
+        ("Makefile", "code"),
+        ("Dockerfile", "code"),
+        ("config.yaml", "code"),
+        ("guide.md", "markdown"),
+        ("page.htm", "html"),
+        ("paper.pdf", "pdf"),
+        ("letter.docx", "docx"),
+        ("old.doc", "doc"),
+        ("sheet.xlsx", "xlsx"),
+        ("photo.png", None),
+        ("tool.exe", None),
+        ("archive.tar.gz", None),
+    ],
+)
+def test_kind_of_by_extension_or_name(registry: Registry, name: str, kind: str | None) -> None:
+    assert registry.kind_of(Path("/any/where") / name) == kind
+    assert registry.is_indexable(Path(name)) is (kind is not None)
+
+
+def test_extensions_for_a_kind_or_an_extension(registry: Registry) -> None:
+    assert registry.extensions_for("markdown") == {"md", "markdown", "mdown", "mkd", "mkdn"}
+    assert {"py", "json", "sh"} <= registry.extensions_for("code")
+    assert registry.extensions_for(".MD") == {"md"}
+    assert registry.extensions_for("pdf") == {"pdf"}
+    assert registry.extensions_for("nonsense") == frozenset()
+
+
+@pytest.mark.parametrize("name", ["old.doc", "sheet.xls", "deck.ppt", "book.epub", "a.odt"])
+def test_known_but_unread_formats_are_unsupported(
+    registry: Registry, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"anything")
+    assert failure(registry, path).category == Category.UNSUPPORTED
+
+
+def test_unknown_extension_is_unsupported(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert failure(registry, path).category == Category.UNSUPPORTED
+
+
+def test_too_large_is_refused_before_reading(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000, encoding="utf-8")
+    failed = failure(registry, path, max_bytes=1000)
+    assert failed.category == Category.TOO_LARGE
+    assert extract(registry, path, max_bytes=5000).pieces
+
+
+def test_vanished_file_is_unreadable(registry: Registry, tmp_path: Path) -> None:
+    failed = failure(registry, tmp_path / "gone.txt")
+    assert failed.category == Category.UNREADABLE
+    assert "no longer exists" in failed.reason
+
+
+def test_folder_with_a_file_name_is_unreadable(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "folder.txt"
+    path.mkdir()
+    assert failure(registry, path).category == Category.UNREADABLE
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_named_pipe_is_unreadable_instead_of_blocking(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "pipe.txt"
+    os.mkfifo(path)
+    assert failure(registry, path).category == Category.UNREADABLE
+
+
+def test_permission_denied_is_unreadable(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "private.txt"
+    path.write_text("secret", encoding="utf-8")
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        failed = failure(registry, path)
+        assert failed.category == Category.UNREADABLE
+        assert "permission denied" in failed.reason
+    finally:
+        path.chmod(0o600)
+
+
+class _Denied:
+    kind = "denied"
+
+    def extract(self, path: Path) -> Document:
+        raise PermissionError(13, "Permission denied", str(path))
+
+
+def test_permission_error_while_reading_is_unreadable(tmp_path: Path) -> None:
+    # The chmod test above cannot run as root; this one reaches the same handling.
+    registry = Registry()
+    registry.register(_Denied(), ["locked"])
+    path = tmp_path / "file.locked"
+    path.write_text("content", encoding="utf-8")
+    failed = failure(registry, path)
+    assert failed.category == Category.UNREADABLE
+    assert "permission denied" in failed.reason
+
+
+def test_empty_and_blank_files_have_no_text(registry: Registry, tmp_path: Path) -> None:
+    empty, blank = tmp_path / "empty.txt", tmp_path / "blank.md"
+    empty.write_bytes(b"")
+    blank.write_text("\n   \n\t\n", encoding="utf-8")
+    assert failure(registry, empty).category == Category.EMPTY
+    assert failure(registry, blank).category == Category.EMPTY
+
+
+class _Broken:
+    kind = "broken"
+
+    def extract(self, path: Path) -> Document:
+        raise ValueError("library bug on this file")
+
+
+def test_unexpected_extractor_error_is_a_recorded_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry()
+    registry.register(_Broken(), ["brk"])
+    path = tmp_path / "file.brk"
+    path.write_text("content", encoding="utf-8")
+    with caplog.at_level(logging.ERROR, logger="core.extract.registry"):
+        failed = failure(registry, path)
+    assert failed.category == Category.CRASHED
+    assert "ValueError: library bug on this file" in failed.reason
+    assert any(record.exc_info for record in caplog.records)

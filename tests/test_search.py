@@ -1,0 +1,134 @@
+"""Ranking by meaning, with the real model on a small folder of everyday documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.app import Trove
+from core.embedding import SentenceTransformerEmbedder
+from core.search import Searcher, Weights
+from tests.conftest import REPO, SAMPLE, open_trove, run_index
+from tests.data.check_everyday import content_word_overlap, fixture_problems
+
+pytestmark = pytest.mark.model
+
+QUERIES = [
+    json.loads(line)
+    for line in (REPO / "tests/data/everyday_queries.jsonl").read_text().splitlines()
+    if line
+]
+PARAPHRASES = [q for q in QUERIES if q["kind"] == "paraphrase"]
+IDENTIFIERS = [q for q in QUERIES if q["kind"] == "identifier"]
+
+
+@pytest.fixture(scope="module")
+def everyday(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+) -> Iterator[tuple[Trove, Path]]:
+    home = tmp_path_factory.mktemp("home")
+    folder = tmp_path_factory.mktemp("docs") / "everyday"
+    shutil.copytree(SAMPLE, folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TROVE_HOME", str(home))
+        trove = open_trove(real_embedder)
+        trove.add_folder(folder)
+        finished, _ = run_index(trove)
+        assert finished.files_indexed == len(list(folder.iterdir()))
+        yield trove, folder
+        trove.close()
+
+
+def _rank_of(results: list, name: str) -> int | None:  # type: ignore[type-arg]
+    names = [os.path.basename(r.path) for r in results]
+    return names.index(name) + 1 if name in names else None
+
+
+def test_fixture_queries_share_no_content_word_with_their_targets() -> None:
+    assert fixture_problems() == []
+
+
+@pytest.mark.parametrize("query", PARAPHRASES, ids=lambda q: q["expected"])
+def test_paraphrased_query_finds_its_file_first(
+    everyday: tuple[Trove, Path], query: dict[str, str]
+) -> None:
+    trove, folder = everyday
+    target = (folder / query["expected"]).read_text(encoding="utf-8")
+    assert content_word_overlap(query["text"], target) == set()
+    results = trove.search(query["text"], 5)
+    assert _rank_of(results, query["expected"]) == 1, [os.path.basename(r.path) for r in results]
+
+
+def test_keyword_search_alone_cannot_answer_the_paraphrases(everyday: tuple[Trove, Path]) -> None:
+    """The paraphrase test means something: keywords alone put no target first."""
+    trove, _ = everyday
+    searcher = trove.searcher
+    for query in PARAPHRASES:
+        terms = searcher.terms.query(query["text"])
+        hits = searcher._keyword(terms.fts_any(), 50, trove.filters(None, None, None))
+        best = max(hits, key=lambda hit: hit[2])[1] if hits else None
+        name = (
+            trove.store.conn.execute("SELECT name FROM files WHERE id = ?", (best,)).fetchone()
+            if best
+            else None
+        )
+        assert name is None or name[0] != query["expected"], query["text"]
+
+
+def test_plain_score_fusion_would_fail_here(everyday: tuple[Trove, Path]) -> None:
+    """Without coverage weighting, incidental words win: the fixture has teeth."""
+    trove, _ = everyday
+    naive = Searcher(trove.store, trove.embedder, Weights())
+    naive._coverage = lambda found, terms: dict.fromkeys(found, 1.0)  # type: ignore[method-assign]
+    misses = sum(_rank_of(naive.search(q["text"], 5), q["expected"]) != 1 for q in PARAPHRASES)
+    assert misses >= 3
+
+
+@pytest.mark.parametrize("query", IDENTIFIERS, ids=lambda q: q["text"])
+def test_exact_identifier_is_found_first(
+    everyday: tuple[Trove, Path], query: dict[str, str]
+) -> None:
+    trove, _ = everyday
+    results = trove.search(query["text"], 5)
+    assert _rank_of(results, query["expected"]) == 1
+    top = results[0]
+    assert query["text"] in top.snippet
+    marked = [top.snippet[a:b] for a, b in top.highlights]
+    assert marked and all(part.lower() in query["text"].lower() for part in marked)
+
+
+def test_result_carries_passage_location_and_highlights(everyday: tuple[Trove, Path]) -> None:
+    trove, _ = everyday
+    top = trove.search("sourdough starter feeding", 3)[0]
+    assert os.path.basename(top.path) == "sourdough_recipe.md"
+    assert top.location
+    assert top.highlights
+    assert {top.snippet[a:b].lower() for a, b in top.highlights} & {"sourdough", "starter"}
+
+
+def test_similar_files_exclude_the_file_itself(everyday: tuple[Trove, Path]) -> None:
+    trove, folder = everyday
+    results = trove.similar(folder / "letter_to_landlord_roof.txt", 3)
+    names = [os.path.basename(r.path) for r in results]
+    assert "letter_to_landlord_roof.txt" not in names
+    assert names[0] == "lease_agreement_clause.txt"
+    assert results[0].score >= results[-1].score
+
+
+def test_more_like_this_passage(everyday: tuple[Trove, Path]) -> None:
+    trove, _ = everyday
+    passage = trove.search("half marathon long run pace", 1)[0]
+    results = trove.more_like_passage(passage.chunk_id, 3)
+    assert passage.path not in [r.path for r in results]
+    assert len(results) == 3
+
+
+def test_type_filter_with_the_real_model(everyday: tuple[Trove, Path]) -> None:
+    trove, _ = everyday
+    results = trove.search("backing up photographs", 5, types=["code"])
+    assert [os.path.basename(r.path) for r in results] == ["backup_photos.py"]

@@ -1,0 +1,61 @@
+"""The index database: sqlite-vec really loads, schema versions, model binding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import ModelMismatch, SchemaTooNew, StoreError
+from core.store import Store, connect, vec_version
+from core.store.schema import MIGRATIONS
+
+
+def test_sqlite_vec_loads_and_answers_a_knn_query(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "t.db")
+    assert vec_version(conn).startswith("v")
+    conn.execute(
+        "CREATE VIRTUAL TABLE v USING vec0(id INTEGER PRIMARY KEY, e float[2] "
+        "distance_metric=cosine)"
+    )
+    for i, vec in enumerate([(1, 0), (0, 1), (1, 1)], 1):
+        conn.execute("INSERT INTO v VALUES (?, ?)", (i, np.array(vec, np.float32).tobytes()))
+    rows = conn.execute(
+        "SELECT id FROM v WHERE e MATCH ? AND k = 2", (np.array([1, 0.1], np.float32).tobytes(),)
+    ).fetchall()
+    assert [r[0] for r in rows] == [1, 3]
+
+
+def test_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.db")
+    names = [r[0] for r in store.conn.execute("SELECT name FROM migrations")]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.db")
+    store.conn.execute("INSERT INTO migrations VALUES ('9999_from_the_future', 0)")
+    store.close()
+    with pytest.raises(SchemaTooNew, match="newer version of Trove"):
+        Store.open(tmp_path / "i.db")
+
+
+def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match="cannot open the index"):
+        Store.open(tmp_path / "dir.db")
+
+
+def test_model_binding_refuses_another_model(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.db")
+    store.bind_model("model-a", 8)
+    store.bind_model("model-a", 8)  # the same model again is fine
+    with pytest.raises(ModelMismatch, match="rebuild"):
+        store.check_model("model-b")
+    with pytest.raises(ModelMismatch):
+        store.bind_model("model-b", 16)
+    store.forget_vectors()
+    store.bind_model("model-b", 16)
+    assert store.model_binding() == ("model-b", 16)
