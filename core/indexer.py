@@ -180,7 +180,8 @@ class Indexer:
         plan.jobs.append(Job(file_id, stat, digest))
 
     def _fail(self, plan: Plan, stat: FileStat, category: str, reason: str) -> None:
-        self.store.upsert_file(stat, "failed", category=category, reason=reason)
+        state = "unsupported" if category == Category.UNSUPPORTED else "failed"
+        self.store.upsert_file(stat, state, category=category, reason=reason)
         plan.failures.append(FileFailed(stat.path, category, reason))
 
     # -- reading and embedding -------------------------------------------------------
@@ -238,7 +239,10 @@ class Indexer:
         chunked = chunk_document(
             document, self.embedder.token_spans, budget, min(self.chunk_overlap, budget // 4)
         )
-        inputs = [f"{title}\n{c.text}" if title else c.text for c in chunked.chunks]
+        inputs = [
+            f"{title}\n{c.text}" if title and not c.text.startswith(title) else c.text
+            for c in chunked.chunks
+        ]
         return Prepared(job, title, chunked.text, chunked.chunks, inputs)
 
     def _commit(self, plan: Plan, batch: list[Prepared]) -> int:

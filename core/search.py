@@ -29,6 +29,7 @@ from core.store.records import folder_prefix_bounds
 from core.terms import QueryTerms, Terms, quote
 
 KNN_LIMIT = 4096  # sqlite-vec 0.1.9 refuses a larger k
+KEYWORD_TAIL = 2000  # keyword matches read to score candidates the vector side found
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Weights:
     dense: float = 0.6
     keyword: float = 0.4
     exact: float = 1.0
+    title: float = 2.0  # bm25 weight of the title column (file name and document title)
     pool: int = 256
 
 
@@ -103,11 +105,17 @@ class Searcher:
     # -- public ----------------------------------------------------------------------
 
     def search(self, text: str, limit: int = 20, filters: Filters | None = None) -> list[Result]:
-        filters = filters or Filters()
         if not text.strip():
             raise ConfigError("the search text is empty")
         if self.store.model_binding() is None:
             return []
+        found, terms = self.candidates(text, limit, filters or Filters())
+        return self._rank(found, terms, limit)
+
+    def candidates(
+        self, text: str, limit: int, filters: Filters
+    ) -> tuple[dict[int, _Candidate], QueryTerms]:
+        """Files worth scoring for ``text``, each scored on both sides."""
         terms = self.terms.query(text)
         query = self.embedder.embed_query(text)
         pool = min(KNN_LIMIT, max(self.weights.pool, limit * 4))
@@ -115,12 +123,17 @@ class Searcher:
         for chunk, file_id, sim in self._nearest(query, pool, filters):
             found.setdefault(file_id, _Candidate(file_id)).dense[chunk] = sim
         if not terms.empty:
-            for chunk, file_id, score in self._keyword(terms.fts_any(), pool, filters):
-                found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
+            # The first `pool` keyword matches nominate candidates; the longer tail only
+            # scores files the vector side nominated.  One query serves both, since FTS5
+            # ranks every match before it cuts.
+            ranked = self._keyword(terms.fts_any(), max(KEYWORD_TAIL, pool), filters)
+            for rank, (chunk, file_id, score) in enumerate(ranked):
+                if rank < pool or file_id in found:
+                    found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
             for file_id in self._exact(terms.identifiers, filters):
                 found.setdefault(file_id, _Candidate(file_id)).exact = True
-        self._complete(found, query, terms)
-        return self._rank(found, terms, limit)
+        self._complete_dense(found, query)
+        return found, terms
 
     def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
         """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
@@ -171,10 +184,10 @@ class Searcher:
         where, params = filters.file_sql()
         rows = fetch_all(
             self.conn,
-            "SELECT t.rowid, c.file_id, -bm25(chunk_fts, 2.0, 1.0) AS score "
+            "SELECT t.rowid, c.file_id, -bm25(chunk_fts, ?, 1.0) AS score "
             "FROM chunk_fts t JOIN chunks c ON c.id = t.rowid JOIN files fi ON fi.id = c.file_id "
             f"WHERE chunk_fts MATCH ?{where} ORDER BY score DESC LIMIT ?",
-            [expression, *params, k],
+            [self.weights.title, expression, *params, k],
         )
         return [(int(r), int(f), float(s)) for r, f, s in rows]
 
@@ -191,30 +204,18 @@ class Searcher:
             found.update(int(r[0]) for r in rows)
         return found
 
-    def _complete(self, found: dict[int, _Candidate], query: np.ndarray, terms: QueryTerms) -> None:
-        """Score each candidate on the side that did not find it."""
-        no_dense = [c for c in found.values() if not c.dense]
-        no_words = [c for c in found.values() if not c.keyword] if not terms.empty else []
-        chunks = self._chunks_of([c.file_id for c in no_dense + no_words])
-        if no_dense:
-            ids = [chunk for c in no_dense for chunk in chunks[c.file_id]]
-            blob = vector_blob(query)
-            for chunk_id, file_id, distance in self._in_batches(
-                "SELECT v.chunk_id, c.file_id, vec_distance_cosine(v.embedding, ?) "
-                "FROM chunk_vec v JOIN chunks c ON c.id = v.chunk_id WHERE v.chunk_id IN ({})",
-                ids,
-                [blob],
-            ):
-                found[file_id].dense[chunk_id] = 1.0 - float(distance)
-        if no_words:
-            ids = [chunk for c in no_words for chunk in chunks[c.file_id]]
-            for chunk_id, file_id, score in self._in_batches(
-                "SELECT t.rowid, c.file_id, -bm25(chunk_fts, 2.0, 1.0) FROM chunk_fts t "
-                "JOIN chunks c ON c.id = t.rowid WHERE chunk_fts MATCH ? AND t.rowid IN ({})",
-                ids,
-                [terms.fts_any()],
-            ):
-                found[file_id].keyword[chunk_id] = float(score)
+    def _complete_dense(self, found: dict[int, _Candidate], query: np.ndarray) -> None:
+        """Score on meaning the candidates only the keyword side found."""
+        no_dense = [c.file_id for c in found.values() if not c.dense]
+        chunks = self._chunks_of(no_dense)
+        ids = [chunk for file_id in no_dense for chunk in chunks[file_id]]
+        for chunk_id, file_id, distance in self._in_batches(
+            "SELECT v.chunk_id, c.file_id, vec_distance_cosine(v.embedding, ?) "
+            "FROM chunk_vec v JOIN chunks c ON c.id = v.chunk_id WHERE v.chunk_id IN ({})",
+            ids,
+            [vector_blob(query)],
+        ):
+            found[file_id].dense[chunk_id] = 1.0 - float(distance)
 
     def _chunks_of(self, file_ids: Sequence[int]) -> dict[int, list[int]]:
         chunks: dict[int, list[int]] = defaultdict(list)
@@ -261,12 +262,23 @@ class Searcher:
         keyword passages."""
         if terms.empty:
             return {}
+        best = {
+            file_id: sorted(c.keyword, key=c.keyword.__getitem__)[-3:]
+            for file_id, c in found.items()
+            if c.keyword
+        }
+        texts: dict[int, str] = dict(
+            self._in_batches(
+                "SELECT id, text FROM chunks WHERE id IN ({})",
+                [chunk for chunks in best.values() for chunk in chunks],
+                [],
+            )
+        )
         weights = self._idf(terms)
         total = sum(weights.values()) or 1.0
         coverage: dict[int, float] = {}
-        for file_id, candidate in found.items():
-            best = sorted(candidate.keyword, key=candidate.keyword.__getitem__)[-3:]
-            present = self._stems_in(best)
+        for file_id, chunks in best.items():
+            present = {s for c in chunks for _, _, s in self.terms.positions(str(texts[c]))}
             covered = sum(w for word, w in weights.items() if set(terms.stems[word]) <= present)
             coverage[file_id] = covered / total
         return coverage
@@ -283,12 +295,6 @@ class Searcher:
     def _doc_count(self, stem: str) -> int:
         row = fetch_one(self.conn, "SELECT doc FROM chunk_vocab WHERE term = ?", (stem,))
         return 0 if row is None else int(row[0])
-
-    def _stems_in(self, chunk_ids: Sequence[int]) -> set[str]:
-        present: set[str] = set()
-        for (text,) in self._in_batches("SELECT text FROM chunks WHERE id IN ({})", chunk_ids, []):
-            present.update(stem for _, _, stem in self.terms.positions(str(text)))
-        return present
 
     def _passage(self, candidate: _Candidate) -> int:
         """The passage to show: best on meaning, unless another is far better on words."""

@@ -38,6 +38,7 @@ _IDENTIFIER = re.compile(
 @dataclass(frozen=True, slots=True)
 class QueryTerms:
     words: tuple[str, ...]  # distinct words that count, lower-cased, in query order
+    repeats: tuple[str, ...]  # the same words as often as the query says them
     stems: dict[str, tuple[str, ...]]  # each word as the keyword index sees it
     identifiers: tuple[str, ...]  # verbatim look-ups, as typed
 
@@ -50,8 +51,12 @@ class QueryTerms:
         return frozenset(s for stems in self.stems.values() for s in stems)
 
     def fts_any(self) -> str:
-        """An FTS5 expression matching passages with any of the words."""
-        return " OR ".join(quote(word) for word in self.words)
+        """An FTS5 expression matching passages with any of the words.
+
+        A word the query repeats is repeated here too, so bm25 weighs it more: in a long,
+        descriptive query, repetition marks what matters.
+        """
+        return " OR ".join(quote(word) for word in self.repeats)
 
 
 class Terms:
@@ -68,11 +73,12 @@ class Terms:
 
     def query(self, text: str) -> QueryTerms:
         words = re.findall(r"\w+", text.lower())
-        meaningful = list(dict.fromkeys(w for w in words if w not in STOPWORDS)) or words
-        stems = {word: tuple(self.stems(word)) for word in meaningful}
-        kept = tuple(word for word in meaningful if stems[word])
+        meaningful = [w for w in words if w not in STOPWORDS] or words
+        stems = {word: tuple(self.stems(word)) for word in dict.fromkeys(meaningful)}
+        repeats = tuple(word for word in meaningful if stems[word])
         identifiers = tuple(dict.fromkeys(m.group(0) for m in _IDENTIFIER.finditer(text)))
-        return QueryTerms(kept, {w: stems[w] for w in kept}, identifiers)
+        kept = tuple(dict.fromkeys(repeats))
+        return QueryTerms(kept, repeats, {w: stems[w] for w in kept}, identifiers)
 
     def positions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, stem) of every token, as character offsets into ``text``."""

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.app import Trove
+from core.errors import ModelMismatch
 from core.events import CancelToken, Finished, Progress, ScanDone
-from tests.conftest import open_trove, run_index, write
+from tests.conftest import SHARED, open_trove, run_index, write
 from tests.fakes import FakeEmbedder
 
 PARAGRAPH = "The lighthouse keeper logged every passing ship in a leather journal. " * 30
@@ -286,3 +287,33 @@ def test_filters_keep_full_recall(tmp_path: Path) -> None:
         trove.search("harbour ferry timetable", 5, types=["md"]),
     ):
         assert [r.path for r in scoped] == [str(target / "old/t.md")]
+
+
+def test_another_model_is_refused_until_rebuild(trove: Trove, docs: Path) -> None:
+    run_index(trove)
+    trove.close()
+    other = open_trove(FakeEmbedder(dimension=32, model_id="test/other-model"))
+    with pytest.raises(ModelMismatch, match="rebuild"):
+        other.search("sailing boats", 3)
+    with pytest.raises(ModelMismatch):
+        list(other.index())
+    finished, _ = run_index(other, rebuild=True)
+    assert finished.files_indexed == 4
+    assert other.store.model_binding() == ("test/other-model", 32)
+    assert other.search("sailing boats", 1)[0].path == str(docs / "notes/alpha.txt")
+
+
+def test_the_robustness_collection_indexes_without_a_stuck_run(tmp_path: Path) -> None:
+    """Every tricky real-world file ends in the ledger; the run finishes."""
+    folder = SHARED / "docs_robustness"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not checked out next to the repository")
+    trove = open_trove(FakeEmbedder(), extract_timeout_s=30)
+    trove.add_folder(folder)
+    finished, _ = run_index(trove)
+    states = trove.store.state_counts()
+    assert sum(states.values()) == len([p for p in folder.rglob("*") if p.is_file()])
+    assert finished.files_indexed == states["indexed"] >= 30
+    assert states["unsupported"] >= 10  # legacy Office and formats of a later issue
+    assert finished.files_failed == states["failed"] + states["unsupported"]
+    assert all(category and reason for _, category, reason in trove.store.failures())

@@ -196,6 +196,11 @@ def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
     if (args.text is None) == (args.batch is None):
         raise ConfigError("give either the search text or --batch FILE")
     with Trove.open() as trove:
+        if not trove.store.state_counts().get("indexed"):
+            print(
+                "trove: nothing is indexed yet; `trove add FOLDER`, then `trove index`",
+                file=sys.stderr,
+            )
         if args.batch is not None:
             return _search_batch(trove, args, out)
         results = trove.search(

@@ -8,6 +8,8 @@ from .base import Document, Piece
 from .decoding import decode
 from .pieces import MAX_PIECE_CHARS, split_long
 
+TITLE_MAX_CHARS = 150
+
 
 class TextExtractor:
     """Reads a text file of any common encoding; one piece per blank-line-separated block."""
@@ -17,7 +19,18 @@ class TextExtractor:
 
     def extract(self, path: Path) -> Document:
         text = decode(path.read_bytes())
-        return Document(pieces=blocks(text))
+        pieces = blocks(text)
+        return Document(pieces=pieces, title=title_line(pieces) if self.kind == "text" else None)
+
+
+def title_line(pieces: list[Piece]) -> str | None:
+    """A short first line standing alone above the rest, as notes and papers open."""
+    if len(pieces) < 2:
+        return None
+    first = pieces[0].text.strip()
+    if "\n" in first or len(first) > TITLE_MAX_CHARS or first[-1] in ",;:":
+        return None
+    return first if any(ch.isalpha() for ch in first) else None
 
 
 def blocks(text: str) -> list[Piece]:

@@ -18,7 +18,7 @@ import apsw
 import numpy as np
 
 from core.errors import ConfigError, ModelMismatch
-from core.store.connection import atomic, connect, fetch_one
+from core.store.connection import atomic, connect, fetch_all, fetch_one
 from core.store.records import Chunk, FileRow, FileStat, Folder
 from core.store.schema import create_vector_tables, drop_vector_tables, migrate
 
@@ -175,22 +175,7 @@ class Store:
                 state = excluded.state, category = excluded.category, reason = excluded.reason,
                 title = COALESCE(excluded.title, files.title), indexed_at = excluded.indexed_at
             """,
-            (
-                stat.folder_id,
-                stat.path,
-                stat.dir,
-                stat.name,
-                stat.ext,
-                stat.kind,
-                stat.size,
-                stat.mtime_ns,
-                digest,
-                state,
-                category,
-                reason,
-                title,
-                time.time(),
-            ),
+            (*stat.columns(), digest, state, category, reason, title, time.time()),
         )
         return int(self._value("SELECT id FROM files WHERE path = ?", (stat.path,)))
 
@@ -218,17 +203,7 @@ class Store:
         )
         fts_title = _fts_title(stat.name, title)
         for chunk, vector in zip(chunks, vectors, strict=True):
-            self.conn.execute(
-                "INSERT INTO chunks(file_id, ord, start, end, location, text) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (file_id, chunk.ord, chunk.start, chunk.end, chunk.location, chunk.text),
-            )
-            chunk_id = self.conn.last_insert_rowid()
-            self.conn.execute(
-                "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
-                (chunk_id, fts_title, chunk.text),
-            )
-            self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector, stat)
+            self._insert_chunk(file_id, chunk, fts_title, vector, stat)
         self._insert_vector("file_vec", "file_id", file_id, _mean_direction(vectors), stat)
 
     def move_file(self, row: FileRow, stat: FileStat) -> None:
@@ -236,17 +211,7 @@ class Store:
         self.conn.execute(
             "UPDATE files SET folder_id = ?, path = ?, dir = ?, name = ?, ext = ?, kind = ?, "
             "size = ?, mtime_ns = ? WHERE id = ?",
-            (
-                stat.folder_id,
-                stat.path,
-                stat.dir,
-                stat.name,
-                stat.ext,
-                stat.kind,
-                stat.size,
-                stat.mtime_ns,
-                row.id,
-            ),
+            (*stat.columns(), row.id),
         )
         chunk_ids = self._chunk_ids(row.id)
         for table, key, ids in (
@@ -267,27 +232,16 @@ class Store:
             "INSERT INTO texts(file_id, body) SELECT ?, body FROM texts WHERE file_id = ?",
             (target_id, source_id),
         )
-        title = self.title_of(source_id)
-        rows = list(
-            self.conn.execute(
-                "SELECT c.id, c.ord, c.start, c.end, c.location, c.text, v.embedding "
-                "FROM chunks c JOIN chunk_vec v ON v.chunk_id = c.id WHERE c.file_id = ? "
-                "ORDER BY c.ord",
-                (source_id,),
-            )
+        fts_title = _fts_title(stat.name, self.title_of(source_id))
+        rows = fetch_all(
+            self.conn,
+            "SELECT c.ord, c.start, c.end, c.location, c.text, v.embedding "
+            "FROM chunks c JOIN chunk_vec v ON v.chunk_id = c.id WHERE c.file_id = ? "
+            "ORDER BY c.ord",
+            (source_id,),
         )
-        for _, ord_, start, end, location, text, blob in rows:
-            self.conn.execute(
-                "INSERT INTO chunks(file_id, ord, start, end, location, text) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (target_id, ord_, start, end, location, text),
-            )
-            chunk_id = self.conn.last_insert_rowid()
-            self.conn.execute(
-                "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
-                (chunk_id, _fts_title(stat.name, title), text),
-            )
-            self._insert_vector("chunk_vec", "chunk_id", chunk_id, blob, stat)
+        for *fields, blob in rows:
+            self._insert_chunk(target_id, Chunk(*fields), fts_title, blob, stat)
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
             self._insert_vector("file_vec", "file_id", target_id, file_vector, stat)
@@ -370,6 +324,26 @@ class Store:
             self.conn.execute("DELETE FROM file_vec WHERE file_id = ?", (file_id,))
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
         self.conn.execute("DELETE FROM texts WHERE file_id = ?", (file_id,))
+
+    def _insert_chunk(
+        self,
+        file_id: int,
+        chunk: Chunk,
+        fts_title: str,
+        vector: np.ndarray | bytes,
+        stat: FileStat,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO chunks(file_id, ord, start, end, location, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (file_id, chunk.ord, chunk.start, chunk.end, chunk.location, chunk.text),
+        )
+        chunk_id = self.conn.last_insert_rowid()
+        self.conn.execute(
+            "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
+            (chunk_id, fts_title, chunk.text),
+        )
+        self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector, stat)
 
     def _insert_vector(
         self, table: str, key: str, item: int, vector: np.ndarray | bytes, stat: FileStat

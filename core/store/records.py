@@ -39,6 +39,19 @@ class FileStat:
     def name(self) -> str:
         return os.path.basename(self.path)
 
+    def columns(self) -> tuple[int, str, str, str, str, str, int, int]:
+        """folder_id, path, dir, name, ext, kind, size, mtime_ns: as the files table has them."""
+        return (
+            self.folder_id,
+            self.path,
+            self.dir,
+            self.name,
+            self.ext,
+            self.kind,
+            self.size,
+            self.mtime_ns,
+        )
+
     @property
     def ext(self) -> str:
         return Path(self.path).suffix.lower().lstrip(".")
