@@ -66,10 +66,13 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    dense: float = 0.6
-    keyword: float = 0.4
+    dense: float = 0.7
+    keyword: float = 0.3
     exact: float = 1.0
     title: float = 2.0  # bm25 weight of the title column (file name and document title)
+    # A file whose best keyword passages hold this share of the query's word weight (by
+    # rarity) gets full keyword credit; one holding less gets proportionally less.
+    coverage: float = 0.4
     pool: int = 256
 
 
@@ -250,7 +253,8 @@ class Searcher:
         scored: list[tuple[float, int]] = []
         for file_id, candidate in found.items():
             d = (dense[file_id] - low) / (high - low) if high > low else 1.0
-            k = keyword[file_id] / top_keyword * coverage.get(file_id, 0.0)
+            covered = min(1.0, coverage.get(file_id, 0.0) / w.coverage)
+            k = keyword[file_id] / top_keyword * covered
             score = w.dense * d + w.keyword * k + (w.exact if candidate.exact else 0.0)
             scored.append((score, file_id))
         scored.sort(reverse=True)

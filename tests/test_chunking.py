@@ -66,3 +66,15 @@ def test_line_locations_follow_the_text() -> None:
 
 def test_empty_document_has_no_passages() -> None:
     assert chunk_document(Document([]), FakeEmbedder().token_spans, 50, 10).chunks == []
+
+
+@pytest.mark.parametrize("words", [230, 410, 999])
+def test_no_short_tail_passage(words: int) -> None:
+    fake = FakeEmbedder()
+    document = Document([Piece(" ".join(f"w{i}" for i in range(words)))])
+    sizes = [
+        len(fake.token_spans(c.text))
+        for c in chunk_document(document, fake.token_spans, 200, 40).chunks
+    ]
+    assert max(sizes) <= 200
+    assert min(sizes) >= 0.75 * max(sizes), sizes
