@@ -29,6 +29,7 @@ from core.store.records import folder_prefix_bounds
 from core.terms import QueryTerms, Terms, quote
 
 KNN_LIMIT = 4096  # sqlite-vec 0.1.9 refuses a larger k
+EXACT_MAX_FILES = 5  # an identifier held by more files than this identifies nothing
 KEYWORD_TAIL = 2000  # keyword matches read to score candidates the vector side found
 
 
@@ -195,16 +196,19 @@ class Searcher:
         return [(int(r), int(f), float(s)) for r, f, s in rows]
 
     def _exact(self, identifiers: Iterable[str], filters: Filters) -> set[int]:
+        """Files holding an identifier the query spells out, if it identifies anything:
+        a string found in many files ("2024") is a common word, not an identifier."""
         where, params = filters.file_sql()
         found: set[int] = set()
         for identifier in identifiers:
             rows = fetch_all(
                 self.conn,
                 "SELECT DISTINCT c.file_id FROM chunk_fts t JOIN chunks c ON c.id = t.rowid "
-                f"JOIN files fi ON fi.id = c.file_id WHERE chunk_fts MATCH ?{where} LIMIT 200",
-                [quote(identifier), *params],
+                f"JOIN files fi ON fi.id = c.file_id WHERE chunk_fts MATCH ?{where} LIMIT ?",
+                [quote(identifier), *params, EXACT_MAX_FILES + 1],
             )
-            found.update(int(r[0]) for r in rows)
+            if len(rows) <= EXACT_MAX_FILES:
+                found.update(int(r[0]) for r in rows)
         return found
 
     def _complete_dense(self, found: dict[int, _Candidate], query: np.ndarray) -> None:

@@ -132,3 +132,19 @@ def test_type_filter_with_the_real_model(everyday: tuple[Trove, Path]) -> None:
     trove, _ = everyday
     results = trove.search("backing up photographs", 5, types=["code"])
     assert [os.path.basename(r.path) for r in results] == ["backup_photos.py"]
+
+
+def test_a_common_number_is_not_treated_as_an_identifier(
+    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    folder = tmp_path / "years"
+    for n in range(8):
+        (folder / f"report{n}.txt").parent.mkdir(exist_ok=True)
+        (folder / f"report{n}.txt").write_text(f"Quarterly report {n} for 2024: sales figures.")
+    (folder / "garden.txt").write_text("Planting tomatoes and basil in spring.")
+    trove = open_trove(real_embedder)
+    trove.add_folder(folder)
+    run_index(trove)
+    results = trove.search("vegetable garden 2024", 3)
+    assert os.path.basename(results[0].path) == "garden.txt"
+    assert all(r.score < 1.0 for r in results)  # no file got the identifier bonus
