@@ -31,7 +31,7 @@ USER_IGNORE_FILE = ".troveignore"
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    rule: str  # "private", "default rules" or "your ignore patterns"
+    rule: str  # which rule matched, as a person would read it: "default rules: *.tmp"
 
 
 class IgnoreRules:
@@ -39,9 +39,9 @@ class IgnoreRules:
 
     def __init__(self, user_patterns: str = "") -> None:
         self._private = pathspec.GitIgnoreSpec.from_lines(PRIVATE_PATTERNS)
-        self._defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_PATTERNS)
-        self._user_lines = [line for line in user_patterns.splitlines() if line.strip()]
-        self._combined = pathspec.GitIgnoreSpec.from_lines(DEFAULT_PATTERNS + self._user_lines)
+        user_lines = [line.strip() for line in user_patterns.splitlines() if line.strip()]
+        self._patterns = DEFAULT_PATTERNS + user_lines
+        self._combined = pathspec.GitIgnoreSpec.from_lines(self._patterns)
 
     @classmethod
     def for_folder(cls, root: str, stored_patterns: str = "") -> IgnoreRules:
@@ -50,16 +50,16 @@ class IgnoreRules:
         try:
             with open(os.path.join(root, USER_IGNORE_FILE), encoding="utf-8") as handle:
                 patterns += "\n" + handle.read()
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             pass
         return cls(patterns)
 
     def check(self, relative: str, is_dir: bool) -> Verdict | None:
         key = relative.replace(os.sep, "/") + ("/" if is_dir else "")
         if self._private.match_file(key):
-            return Verdict("private")
-        if not self._combined.match_file(key):
+            return Verdict("private: never read")
+        result = self._combined.check_file(key)
+        if not result.include or result.index is None:
             return None
-        if self._user_lines and not self._defaults.match_file(key):
-            return Verdict("your ignore patterns")
-        return Verdict("default rules")
+        source = "default rules" if result.index < len(DEFAULT_PATTERNS) else "your patterns"
+        return Verdict(f"{source}: {self._patterns[result.index]}")

@@ -23,7 +23,7 @@ from core.embedding import Embedder
 from core.errors import ExtractionFailed
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.extract.base import Category, Document
-from core.scanner import KindOf, scan_folder
+from core.scanner import KindOf, Skipped, scan_folder
 from core.store import Chunk, FileRow, FileStat, Store
 
 Extract = Callable[[str], Document]
@@ -122,28 +122,32 @@ class Indexer:
     # -- planning --------------------------------------------------------------------
 
     def _plan(self, plan: Plan, cancel: CancelToken) -> Iterator[Event]:
-        changed: list[tuple[FileStat, FileRow | None]] = []
+        changed: list[tuple[FileStat | Skipped, FileRow | None]] = []
         missing: list[FileRow] = []
         for folder in self.store.folders():
             if not os.path.isdir(folder.path):
                 yield Notice(f"{folder.path} is not reachable; its files are kept as they are")
                 continue
             known = self.store.files_in(folder.id)
-            for stat in scan_folder(folder, self.kind_of, cancel):
+            for found in scan_folder(folder, self.kind_of, cancel):
                 plan.seen += 1
+                stat = found.stat if isinstance(found, Skipped) else found
                 row = known.pop(stat.path, None)
-                if row is not None and row.unchanged(stat) and row.state != "pending":
+                if row is not None and row.unchanged(stat) and _settled_state(row, found):
                     plan.unchanged += 1
                 else:
-                    changed.append((stat, row))
+                    changed.append((found, row))
             missing.extend(known.values())
         if cancel.cancelled:
             return
         gone = {row.hash: row for row in missing if row.hash and row.state == "indexed"}
         for start in range(0, len(changed), PLAN_BATCH):
             with self.store.transaction():
-                for stat, row in changed[start : start + PLAN_BATCH]:
-                    self._settle(plan, stat, row, gone)
+                for found, row in changed[start : start + PLAN_BATCH]:
+                    if isinstance(found, Skipped):
+                        self._skip(found, row)
+                    else:
+                        self._settle(plan, found, row, gone)
         leftover = [row.id for row in missing if row.id not in plan.moved_ids]
         with self.store.transaction():
             self.store.delete_files(leftover)
@@ -179,6 +183,15 @@ class Indexer:
         file_id = self.store.upsert_file(stat, "pending", digest=digest)
         plan.jobs.append(Job(file_id, stat, digest))
 
+    def _skip(self, skipped: Skipped, row: FileRow | None) -> None:
+        """Record a file Trove leaves alone; whatever it held before leaves the index."""
+        if row is not None:
+            self.store.delete_files([row.id])
+        category = "excluded" if skipped.state == "excluded" else Category.UNREADABLE
+        self.store.upsert_file(
+            skipped.stat, skipped.state, category=category, reason=skipped.reason
+        )
+
     def _fail(self, plan: Plan, stat: FileStat, category: str, reason: str) -> None:
         state = "unsupported" if category == Category.UNSUPPORTED else "failed"
         self.store.upsert_file(stat, state, category=category, reason=reason)
@@ -193,22 +206,40 @@ class Indexer:
         batch: list[Prepared] = []
         for job, outcome in self._read_ahead(plan.jobs, cancel):
             if isinstance(outcome, ExtractionFailed):
-                with self.store.transaction():
-                    self._fail(plan, job.stat, outcome.category, outcome.reason)
-                yield plan.failures[-1]
+                failure = self._failed_reading(plan, job, outcome)
+                if failure is not None:
+                    yield failure
                 files_done += 1
                 continue
             batch.append(self._prepare(job, outcome))
             if sum(len(p.chunks) for p in batch) < self.batch_chunks:
                 continue
-            chunks_done += self._commit(plan, batch)
-            files_done, indexed, batch = files_done + len(batch), indexed + len(batch), []
+            written, chunks = self._commit(plan, batch)
+            files_done, indexed, chunks_done = (
+                files_done + len(batch),
+                indexed + written,
+                chunks_done + chunks,
+            )
+            batch = []
             yield _progress(files_done, total, chunks_done, started, job.stat.path)
         if batch and not cancel.cancelled:
-            chunks_done += self._commit(plan, batch)
-            files_done, indexed = files_done + len(batch), indexed + len(batch)
+            written, chunks = self._commit(plan, batch)
+            files_done, indexed, chunks_done = (
+                files_done + len(batch),
+                indexed + written,
+                chunks_done + chunks,
+            )
             yield _progress(files_done, total, chunks_done, started, batch[-1].job.stat.path)
         return indexed, chunks_done
+
+    def _failed_reading(self, plan: Plan, job: Job, failure: ExtractionFailed) -> FileFailed | None:
+        with self.store.transaction():
+            if not os.path.lexists(job.stat.path):
+                # Deleted while queued or being read: gone, not failed.
+                self.store.delete_files([job.file_id])
+                return None
+            self._fail(plan, job.stat, failure.category, failure.reason)
+        return plan.failures[-1]
 
     def _read_ahead(
         self, jobs: list[Job], cancel: CancelToken
@@ -245,17 +276,21 @@ class Indexer:
         ]
         return Prepared(job, title, chunked.text, chunked.chunks, inputs)
 
-    def _commit(self, plan: Plan, batch: list[Prepared]) -> int:
-        """Embed a batch of files and write them in one transaction."""
+    def _commit(self, plan: Plan, batch: list[Prepared]) -> tuple[int, int]:
+        """Embed a batch of files and write them in one transaction; returns how many
+        files and passages were written."""
         inputs = [text for prepared in batch for text in prepared.inputs]
         vectors = self.embedder.embed_documents(inputs)
-        offset = 0
+        offset = written = 0
         with self.store.transaction():
             for prepared in batch:
                 job, count = prepared.job, len(prepared.chunks)
+                offset += count
                 if not count:
                     self._fail(plan, job.stat, Category.EMPTY, "the file holds no text")
                     continue
+                if not _same_on_disk(job.stat):
+                    continue  # changed while being read: stays pending, read again next run
                 self.store.upsert_file(job.stat, "indexed", digest=job.digest, title=prepared.title)
                 self.store.write_document(
                     job.file_id,
@@ -263,10 +298,25 @@ class Indexer:
                     prepared.title,
                     prepared.text,
                     prepared.chunks,
-                    vectors[offset : offset + count],
+                    vectors[offset - count : offset],
                 )
-                offset += count
-        return offset
+                written += 1
+        return written, offset
+
+
+def _same_on_disk(stat: FileStat) -> bool:
+    try:
+        now = os.stat(stat.path, follow_symlinks=False)
+    except OSError:
+        return False
+    return now.st_size == stat.size and now.st_mtime_ns == stat.mtime_ns
+
+
+def _settled_state(row: FileRow, found: FileStat | Skipped) -> bool:
+    """Whether the index already holds the final word on an unchanged file."""
+    if isinstance(found, Skipped):
+        return row.state == found.state
+    return row.state in ("indexed", "failed", "unsupported")
 
 
 def _settled(job: Job, future: Future[Document]) -> tuple[Job, Document | ExtractionFailed]:

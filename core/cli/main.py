@@ -278,7 +278,7 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     for folder in status.folders:
         out.write(f"          {folder.path}\n")
     summary = ", ".join(
-        f"{states.get(s, 0)} {s}" for s in ("indexed", "pending", "failed", "unsupported")
+        f"{states.get(s, 0)} {s}" for s in ("indexed", "pending", "failed", "excluded", "unsupported")
     )
     out.write(f"Files:    {summary}\n")
     out.write(f"Passages: {status.chunks}\n")
