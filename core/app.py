@@ -100,7 +100,7 @@ class Trove:
             self.store.forget_vectors()
         else:
             self.store.check_model(self.embedder.model_id)
-        workers = self._extract_workers()
+        workers = self.extraction_workers()
         with self._extraction_pool(workers) as pool:
             indexer = Indexer(
                 self.store,
@@ -120,7 +120,7 @@ class Trove:
             self.store.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
             return self.store.conn.changes()
 
-    def _extract_workers(self) -> int:
+    def extraction_workers(self) -> int:
         if self.settings.extract_workers > 0:
             return self.settings.extract_workers
         # Leave a core to the model: extraction overlaps embedding rather than fighting it.

@@ -6,6 +6,10 @@ needs no model: unchanged files, renamed or moved files (their vectors move with
 copies (they reuse the original's vectors) and deleted files.  Embedding then reads the
 remaining files in worker processes a few files ahead of the model and commits passages
 and vectors in batches, so a killed run resumes where it stopped.
+
+A run may be targeted: given the paths that changed (files, or folders meaning "all
+below"), planning looks only there, with the same settling rules, and never deletes a
+file outside them.  The watcher runs targeted passes.  Every run holds the writer lock.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,8 +27,10 @@ from core.embedding import Embedder
 from core.errors import ExtractionFailed
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.extract.base import Category, Document
+from core.lock import WriterLock
 from core.scanner import KindOf, Skipped, scan_folder
-from core.store import Chunk, FileRow, FileStat, Store
+from core.store import Chunk, FileRow, FileStat, Folder, Store
+from core.watch.scope import known_under, scan_targets, targets_by_folder
 
 Extract = Callable[[str], Document]
 PLAN_BATCH = 500
@@ -84,6 +90,7 @@ class Indexer:
         chunk_tokens: int = 200,
         chunk_overlap: int = 40,
         batch_chunks: int = 256,
+        lock: WriterLock | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -93,12 +100,26 @@ class Indexer:
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
         self.batch_chunks = batch_chunks
+        self.lock = lock
 
-    def run(self, cancel: CancelToken | None = None) -> Iterator[Event]:
-        cancel = cancel or CancelToken()
+    def run(
+        self, cancel: CancelToken | None = None, targets: Collection[str] | None = None
+    ) -> Iterator[Event]:
+        """Bring the index in line with the folders, or only with ``targets`` if given.
+
+        Raises ``IndexLocked`` (on the first step) when another writer holds the lock.
+        """
+        lock = self.lock or (WriterLock.beside(self.store.path) if self.store.path else None)
+        if lock is None:
+            yield from self._run(cancel or CancelToken(), targets)
+            return
+        with lock:
+            yield from self._run(cancel or CancelToken(), targets)
+
+    def _run(self, cancel: CancelToken, targets: Collection[str] | None) -> Iterator[Event]:
         started = time.monotonic()
         plan = Plan()
-        yield from self._plan(plan, cancel)
+        yield from self._plan(plan, cancel, targets)
         yield ScanDone(
             plan.seen,
             plan.unchanged,
@@ -121,15 +142,23 @@ class Indexer:
 
     # -- planning --------------------------------------------------------------------
 
-    def _plan(self, plan: Plan, cancel: CancelToken) -> Iterator[Event]:
+    def _plan(
+        self, plan: Plan, cancel: CancelToken, targets: Collection[str] | None
+    ) -> Iterator[Event]:
         changed: list[tuple[FileStat | Skipped, FileRow | None]] = []
         missing: list[FileRow] = []
-        for folder in self.store.folders():
+        folders = self.store.folders()
+        wanted = None if targets is None else targets_by_folder(targets, folders)
+        for folder in folders:
+            if wanted is not None and folder.id not in wanted:
+                continue
             if not os.path.isdir(folder.path):
                 yield Notice(f"{folder.path} is not reachable; its files are kept as they are")
                 continue
-            known = self.store.files_in(folder.id)
-            for found in scan_folder(folder, self.kind_of, cancel):
+            known, found_files = self._survey(
+                folder, None if wanted is None else wanted[folder.id], cancel
+            )
+            for found in found_files:
                 plan.seen += 1
                 stat = found.stat if isinstance(found, Skipped) else found
                 row = known.pop(stat.path, None)
@@ -152,6 +181,17 @@ class Indexer:
         with self.store.transaction():
             self.store.delete_files(leftover)
         plan.deleted = len(leftover)
+
+    def _survey(
+        self, folder: Folder, targets: list[str] | None, cancel: CancelToken
+    ) -> tuple[dict[str, FileRow], Iterator[FileStat | Skipped]]:
+        """What the index remembers and what is on disk, in the whole folder or below the
+        targets only: files remembered but not found are deleted, so both sides must cover
+        exactly the same ground."""
+        known = self.store.files_in(folder.id)
+        if targets is None:
+            return known, scan_folder(folder, self.kind_of, cancel)
+        return known_under(known, targets), scan_targets(folder, targets, self.kind_of, cancel)
 
     def _settle(
         self, plan: Plan, stat: FileStat, row: FileRow | None, gone: dict[str, FileRow]

@@ -12,6 +12,7 @@ import pytest
 import core.extract
 from core.errors import ExtractionFailed
 from core.extract import Category, Document, Piece, Registry
+from core.extract.archive import ZipLimits
 from core.extract.docx import DocxExtractor
 from core.extract.pieces import MAX_PIECE_CHARS
 
@@ -374,10 +375,22 @@ def test_truncated_docx_is_corrupt(registry: Registry, tmp_path: Path) -> None:
     assert failure(registry, path).category == Category.CORRUPT
 
 
-def test_docx_missing_its_main_part_is_corrupt(registry: Registry, tmp_path: Path) -> None:
+def test_plain_zip_named_docx_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "hollow.docx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "not an office document")
+    failed = failure(registry, path)
+    assert failed.category == Category.WRONG_TYPE
+    assert "plain ZIP archive" in failed.reason
+
+
+def test_docx_missing_its_main_part_is_corrupt(registry: Registry, tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "source.docx")
+    path = tmp_path / "hollow.docx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as copy:
+        for entry in original.infolist():
+            if entry.filename != "word/document.xml":
+                copy.writestr(entry, original.read(entry))
     assert failure(registry, path).category == Category.CORRUPT
 
 
@@ -428,7 +441,7 @@ def test_docx_zip_bomb_is_refused_before_unpacking(registry: Registry, tmp_path:
     assert bomb.stat().st_size < 1 * MB
     failed = failure(registry, bomb)
     assert failed.category == Category.CORRUPT
-    assert "zip bomb" in failed.reason
+    assert "decompression bomb" in failed.reason
 
 
 def test_docx_unpacked_size_limit(tmp_path: Path) -> None:
@@ -436,9 +449,9 @@ def test_docx_unpacked_size_limit(tmp_path: Path) -> None:
     padded = _docx_with_padding(source, tmp_path / "padded.docx", 2 * MB)
     assert DocxExtractor().extract(padded).title == "Quarterly Report"
     with pytest.raises(ExtractionFailed) as caught:
-        DocxExtractor(max_unpacked_bytes=1 * MB).extract(padded)
+        DocxExtractor(ZipLimits(max_total_bytes=1 * MB)).extract(padded)
     assert caught.value.category == Category.CORRUPT
-    assert "more than the 1 MB allowed" in caught.value.reason
+    assert "more than the 1.0 MB allowed" in caught.value.reason
 
 
 # ---------------------------------------------------------------- registry
@@ -448,7 +461,8 @@ def test_docx_unpacked_size_limit(tmp_path: Path) -> None:
     ("name", "kind"),
     [
         ("notes.TXT", "text"),
-        ("data.csv", "text"),
+        ("data.csv", "csv"),
+        ("data.TSV", "csv"),
         ("README", "text"),
         ("main.py", "code"),
         ("Makefile", "code"),
@@ -460,6 +474,15 @@ def test_docx_unpacked_size_limit(tmp_path: Path) -> None:
         ("letter.docx", "docx"),
         ("old.doc", "doc"),
         ("sheet.xlsx", "xlsx"),
+        ("deck.pptx", "pptx"),
+        ("notes.odt", "odt"),
+        ("budget.ods", "ods"),
+        ("talk.odp", "odp"),
+        ("book.epub", "epub"),
+        ("letter.eml", "email"),
+        ("archive.mbox", "email"),
+        ("memo.rtf", "rtf"),
+        ("outlook.msg", "msg"),
         ("photo.png", None),
         ("tool.exe", None),
         ("archive.tar.gz", None),
@@ -475,16 +498,29 @@ def test_extensions_for_a_kind_or_an_extension(registry: Registry) -> None:
     assert {"py", "json", "sh"} <= registry.extensions_for("code")
     assert registry.extensions_for(".MD") == {"md"}
     assert registry.extensions_for("pdf") == {"pdf"}
+    assert registry.extensions_for("email") == {"eml", "mbox"}
+    assert registry.extensions_for("csv") == {"csv", "tsv"}
     assert registry.extensions_for("nonsense") == frozenset()
 
 
-@pytest.mark.parametrize("name", ["old.doc", "sheet.xls", "deck.ppt", "book.epub", "a.odt"])
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("old.doc", "save it as .docx"),
+        ("sheet.xls", "save it as .xlsx"),
+        ("deck.ppt", "save it as .pptx"),
+        ("binary.xlsb", "save it as .xlsx"),
+        ("outlook.msg", "save it as .eml"),
+    ],
+)
 def test_known_but_unread_formats_are_unsupported(
-    registry: Registry, tmp_path: Path, name: str
+    registry: Registry, tmp_path: Path, name: str, advice: str
 ) -> None:
     path = tmp_path / name
-    path.write_bytes(b"anything")
-    assert failure(registry, path).category == Category.UNSUPPORTED
+    path.write_bytes(OLE + bytes(600))
+    failed = failure(registry, path)
+    assert failed.category == Category.UNSUPPORTED
+    assert advice in failed.reason
 
 
 def test_unknown_extension_is_unsupported(registry: Registry, tmp_path: Path) -> None:

@@ -30,9 +30,10 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Reads:
-    """The extracted text contains ``phrase``."""
+    """The extracted text contains ``phrase``, within a piece located at ``where`` if given."""
 
     phrase: str
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,6 @@ class Fails:
 
 Expectation = Reads | Decodes | Fails
 
-# "later:" notes what a file should give once its format is supported.
 EXPECTED: dict[str, Expectation] = {
     # ---- PDF
     "pdf/sf__minimal-document.pdf": Reads("Lorem ipsum dolor sit amet"),
@@ -85,19 +85,22 @@ EXPECTED: dict[str, Expectation] = {
     "docx/tika__testWORD_truncated.docx": Fails(Category.CORRUPT),
     "docx/tika__testWORD_protected_passtika.docx": Fails(Category.PASSWORD),
     "docx/tika__testWORD_various.docx": Reads("Row 1 Col 2 | Row 1 Col 3"),
-    # ---- not implemented yet
-    "doc/tika__testWORD.doc": Fails(Category.UNSUPPORTED),  # later: "Sample Word Document Title"
-    "odt/sf__source.odt": Fails(Category.UNSUPPORTED),  # later: "Lorem ipsum dolor sit amet"
-    "odt/tika__testODTEncrypted.odt": Fails(Category.UNSUPPORTED),  # later: PASSWORD
-    "odt/tika__testODTnotaZipFile.odt": Fails(Category.UNSUPPORTED),  # later: WRONG_TYPE
-    "pptx/pptx__test.pptx": Fails(Category.UNSUPPORTED),  # later: "Presentation Title Text"
-    "pptx/pptx__prs-notes.pptx": Fails(Category.UNSUPPORTED),  # later: "Notes 1" (speaker notes)
-    "pptx/pptx__missing_rels_item.pptx": Fails(Category.UNSUPPORTED),  # later: "Subtitle Text"
-    "xlsx/xlrd__sample.xlsx": Fails(Category.UNSUPPORTED),  # later: its cell values
-    "ods/xlrd__sample.ods": Fails(Category.UNSUPPORTED),  # later: its cell values
-    "xls/xlrd__corrupted_error.xls": Fails(Category.UNSUPPORTED),  # later: CORRUPT
-    "epub/epubjs__alice.epub": Fails(Category.UNSUPPORTED),  # later: "A Mad Tea-Party"
-    "epub/tika__testEPUB.epub": Fails(Category.UNSUPPORTED),  # later: its chapters' text
+    # ---- legacy Office: recognized, refused with advice
+    "doc/tika__testWORD.doc": Fails(Category.UNSUPPORTED),
+    "xls/xlrd__corrupted_error.xls": Fails(Category.UNSUPPORTED),
+    # ---- OpenDocument
+    "odt/sf__source.odt": Reads("Lorem ipsum dolor sit amet", "paragraph 1"),
+    "odt/tika__testODTEncrypted.odt": Fails(Category.PASSWORD),
+    "odt/tika__testODTnotaZipFile.odt": Fails(Category.WRONG_TYPE),  # 24 bytes of text
+    "ods/xlrd__sample.ods": Fails(Category.EMPTY),  # one sheet, one empty cell
+    # ---- PowerPoint and Excel
+    "pptx/pptx__test.pptx": Reads("Presentation Title Text\nSubtitle Text", "slide 1"),
+    "pptx/pptx__prs-notes.pptx": Reads("Notes", "slide 1 notes"),  # the slide itself is empty
+    "pptx/pptx__missing_rels_item.pptx": Reads("Subtitle Text", "slide 1"),
+    "xlsx/xlrd__sample.xlsx": Reads("B1: Just a test", "Sheet1, comments"),  # no cells, a comment
+    # ---- EPUB
+    "epub/epubjs__alice.epub": Reads("There was a table set out under a tree", "A Mad Tea-Party"),
+    "epub/tika__testEPUB.epub": Reads("This is the text for chapter One", "Chapter 1"),
     # ---- Markdown and HTML
     "md/tika__testMARKDOWN.md": Reads("Café naïve résumé"),
     "html/read__wikipedia.source.html": Reads("Mozilla is a free-software community"),
@@ -155,6 +158,9 @@ def test_corpus_file(pool: ExtractionPool, name: str) -> None:
     _check_document(outcome)
     text = "\n".join(piece.text for piece in outcome.pieces)
     assert expected.phrase in text
+    if isinstance(expected, Reads) and expected.where is not None:
+        located = [piece.location for piece in outcome.pieces if expected.phrase in piece.text]
+        assert expected.where in located, located
     if isinstance(expected, Decodes):
         reference = path.read_bytes().decode(expected.encoding)
         assert _squashed(text) == _squashed(reference)

@@ -11,13 +11,16 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from core.app import Trove
 from core.cli.doctor import run_doctor
 from core.cli.output import ProgressLine, print_json, print_results, result_json
 from core.errors import ConfigError, TroveError
 from core.events import CancelToken, FileFailed, Finished, Notice, Progress, ScanDone
+
+if TYPE_CHECKING:
+    from core.watch.watcher import Batch
 
 Handler = Callable[[argparse.Namespace, IO[str]], int]
 
@@ -64,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="re-embed everything (after changing the model)"
     )
     index.set_defaults(handler=cmd_index)
+
+    watch = commands.add_parser("watch", help="keep the index up to date as files change")
+    watch.add_argument(
+        "--poll",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="check FOLDER by polling (network shares, removable drives; repeatable)",
+    )
+    watch.add_argument(
+        "--reconcile",
+        type=_positive,
+        default=15,
+        metavar="MINUTES",
+        help="look at every folder in full this often, for changes the OS missed (default 15)",
+    )
+    watch.set_defaults(handler=cmd_watch)
 
     search = commands.add_parser("search", help="rank files by meaning")
     search.add_argument("text", nargs="?", help="what you are looking for")
@@ -192,6 +212,35 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
     return finished
 
 
+def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
+    from core.watch.watcher import Batch, Watcher, WatchOptions
+
+    options = WatchOptions(poll=frozenset(args.poll), reconcile_every_s=args.reconcile * 60.0)
+    with Trove.open() as trove:
+        if not trove.folders():
+            raise ConfigError("no folders to watch; add one with `trove add FOLDER`")
+        out.write(f"Watching {len(trove.folders())} folders; Ctrl-C stops.\n")
+        out.flush()
+        try:
+            for event in Watcher(trove, options).events():
+                if isinstance(event, Batch):
+                    out.write(_batch_line(event))
+                    out.flush()
+                elif isinstance(event, Notice):
+                    print(f"trove: {event.message}", file=sys.stderr)
+        except KeyboardInterrupt:
+            out.write("Stopped watching.\n")
+    return 0
+
+
+def _batch_line(batch: Batch) -> str:
+    return (
+        f"{datetime.now():%H:%M:%S} {batch.reason}: {batch.paths} paths, "
+        f"{batch.indexed} indexed, {batch.moved} moved, {batch.copied} copies, "
+        f"{batch.deleted} gone, {batch.failed} failed ({batch.elapsed_s:.1f}s)\n"
+    )
+
+
 def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
     if (args.text is None) == (args.batch is None):
         raise ConfigError("give either the search text or --batch FILE")
@@ -278,7 +327,8 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     for folder in status.folders:
         out.write(f"          {folder.path}\n")
     summary = ", ".join(
-        f"{states.get(s, 0)} {s}" for s in ("indexed", "pending", "failed", "excluded", "unsupported")
+        f"{states.get(s, 0)} {s}"
+        for s in ("indexed", "pending", "failed", "excluded", "unsupported")
     )
     out.write(f"Files:    {summary}\n")
     out.write(f"Passages: {status.chunks}\n")

@@ -8,6 +8,7 @@ actually inflated, chunk by chunk, so that a lying header cannot get past it.
 
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ _CHUNK_BYTES = 1 * MB
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Office stores a password-protected file as a compound file holding this stream.
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# What zipfile raises on a damaged archive; its seeks to offsets a broken header gives
+# fail with "Invalid argument" (an OSError) or a negative-seek ValueError.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +53,18 @@ class Archive:
 
     def __init__(self, path: Path, limits: ZipLimits | None = None) -> None:
         self.limits = limits or ZipLimits()
+        file = path.open("rb")  # an error here is about the file, not its contents
         try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, EOFError, ValueError) as error:
+            self._zip = zipfile.ZipFile(file)
+            self._file = file
+        except _DAMAGED as error:
+            file.close()
             raise ExtractionFailed(Category.CORRUPT, f"the file is damaged ({error})") from None
+        except NotImplementedError as error:
+            file.close()
+            raise ExtractionFailed(
+                Category.CORRUPT, f"the archive is damaged or of an unknown kind ({error})"
+            ) from None
         self._entries = {info.filename: info for info in self._zip.infolist()}
         # Office and EPUB readers treat part names without regard to case.
         self._folded = {name.lower(): info for name, info in self._entries.items()}
@@ -60,7 +72,7 @@ class Archive:
         try:
             self._check_declared()
         except ExtractionFailed:
-            self._zip.close()
+            self.close()
             raise
 
     def __enter__(self) -> Archive:
@@ -72,7 +84,11 @@ class Archive:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._zip.close()
+        self._file.close()
 
     def has(self, name: str) -> bool:
         return self._info(name) is not None
@@ -101,14 +117,14 @@ class Archive:
                     self._inflated += len(chunk)
                     self._check_inflated(info, seen)
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        except _DAMAGED as error:
             raise ExtractionFailed(
                 Category.CORRUPT, f"its part {info.filename} is damaged ({error})"
             ) from None
         except NotImplementedError as error:
             raise ExtractionFailed(
-                Category.UNSUPPORTED, f"its part {info.filename} uses an unusual compression "
-                f"({error})"
+                Category.UNSUPPORTED,
+                f"its part {info.filename} uses an unusual compression ({error})",
             ) from None
         except RuntimeError as error:
             # zipfile's way of saying the entry is encrypted with a ZIP password.
@@ -129,7 +145,10 @@ class Archive:
         unpacked = sum(info.file_size for info in self._entries.values())
         packed = sum(info.compress_size for info in self._entries.values())
         if unpacked > limits.max_total_bytes:
-            raise _bomb(f"it declares {_size(unpacked)} uncompressed")
+            raise _bomb(
+                f"it declares {_size(unpacked)} uncompressed, more than the "
+                f"{_size(limits.max_total_bytes)} allowed"
+            )
         if unpacked > limits.ratio_floor_bytes and unpacked > limits.max_ratio * max(packed, 1):
             raise _bomb(f"it declares {_size(unpacked)} uncompressed from {_size(packed)}")
 
@@ -180,5 +199,5 @@ def _size(count: int) -> str:
     if count >= 1024 * MB:
         return f"{count / (1024 * MB):.1f} GB"
     if count >= MB:
-        return f"{count / MB:.0f} MB"
+        return f"{count / MB:.1f} MB" if count < 10 * MB else f"{count / MB:.0f} MB"
     return f"{count / 1024:.0f} KB"

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from core.errors import ExtractionFailed
 
+from .archive import MB, Archive, ZipLimits, refuse_ole
 from .base import Category, Document
+from .package import expect
 from .pieces import Outline, Sections
 
 if TYPE_CHECKING:
@@ -20,13 +22,8 @@ if TYPE_CHECKING:
     from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# Office stores a password-protected .docx as a compound file holding this stream.
-_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-_MB = 1024 * 1024
-# Real documents compress text about 10:1; zeros compress 1000:1.  Small files may
-# compress well without being a threat, so the ratio only counts above a floor.
-_RATIO_FLOOR_BYTES = 20 * _MB
+# python-docx holds every part in memory, so a Word file gets a smaller budget.
+DOCX_LIMITS = ZipLimits(max_total_bytes=200 * MB)
 _HEADING = re.compile(r"^(?:Heading|heading)\s*(\d)?")
 _MAX_TABLE_DEPTH = 5
 
@@ -34,9 +31,8 @@ _MAX_TABLE_DEPTH = 5
 class DocxExtractor:
     kind = "docx"
 
-    def __init__(self, max_unpacked_bytes: int = 200 * _MB, max_ratio: int = 100) -> None:
-        self.max_unpacked_bytes = max_unpacked_bytes
-        self.max_ratio = max_ratio
+    def __init__(self, limits: ZipLimits = DOCX_LIMITS) -> None:
+        self.limits = limits
 
     def extract(self, path: Path) -> Document:
         self._check_container(path)
@@ -45,36 +41,9 @@ class DocxExtractor:
 
     def _check_container(self, path: Path) -> None:
         """Refuse encrypted, foreign and zip-bomb files before python-docx unpacks them."""
-        with path.open("rb") as file:
-            if file.read(len(OLE_MAGIC)) == OLE_MAGIC:
-                raise _ole_failure(file.read())
-        try:
-            with zipfile.ZipFile(path) as archive:
-                entries = archive.infolist()
-        except (zipfile.BadZipFile, EOFError) as error:
-            raise ExtractionFailed(Category.CORRUPT, f"the file is damaged ({error})") from None
-        unpacked = sum(entry.file_size for entry in entries)
-        packed = sum(entry.compress_size for entry in entries)
-        if unpacked > self.max_unpacked_bytes:
-            raise ExtractionFailed(
-                Category.CORRUPT,
-                f"it would unpack to {unpacked // _MB} MB, more than the "
-                f"{self.max_unpacked_bytes // _MB} MB allowed (a zip bomb?)",
-            )
-        if unpacked > _RATIO_FLOOR_BYTES and unpacked > self.max_ratio * max(packed, 1):
-            raise ExtractionFailed(
-                Category.CORRUPT,
-                f"it is compressed {unpacked // max(packed, 1)}:1, far beyond any real document "
-                "(a zip bomb?)",
-            )
-
-
-def _ole_failure(rest: bytes) -> ExtractionFailed:
-    if _ENCRYPTED_STREAM in rest:
-        return ExtractionFailed(Category.PASSWORD, "the document is protected with a password")
-    return ExtractionFailed(
-        Category.WRONG_TYPE, "it is a legacy Word (.doc) or other Office file, not a .docx"
-    )
+        refuse_ole(path, "a Word document", "legacy Word (.doc) document")
+        with Archive(path, self.limits) as archive:
+            expect(archive, frozenset({"docx", "ooxml"}), "a Word document")
 
 
 def _open(path: Path) -> WordDocument:

@@ -102,3 +102,85 @@ class Outline:
         if len(names) > 1 and self._trail[0][0] <= self._title_level:
             names = names[1:]
         return " › ".join(names[-self.depth :])
+
+
+class Rows:
+    """Packs the rows of a table into pieces located by their row numbers.
+
+    A location reads "Budget, rows 1-40" (or "rows 1-40" without a sheet name).  With
+    ``repeat_header`` the first row is repeated at the start of every later piece, so
+    that a piece of a CSV file still says what its columns mean.
+    """
+
+    max_rows = 40
+
+    def __init__(
+        self, label: str = "", repeat_header: bool = False, limit: int = MAX_PIECE_CHARS
+    ) -> None:
+        self._label = label
+        self._repeat_header = repeat_header
+        self._limit = limit
+        self._header: str | None = None
+        self._pieces: list[Piece] = []
+        self._lines: list[str] = []
+        self._size = 0
+        self._first = self._last = 0
+
+    def add(self, number: int, line: str) -> None:
+        """Append row ``number`` (1 = first), already joined into one line of text."""
+        line = line.strip()
+        if not line:
+            return
+        if self._repeat_header and self._header is None:
+            self._header = line
+        for run in split_long(line, self._limit - self._header_room()):
+            if self._lines and (
+                self._size + len(run) + 1 > self._limit or number - self._first >= self.max_rows
+            ):
+                self._flush()
+            if not self._lines:
+                self._start(number)
+            self._lines.append(run)
+            self._size += len(run) + 1
+            self._last = number
+
+    def pieces(self) -> list[Piece]:
+        self._flush()
+        return list(self._pieces)
+
+    def _header_room(self) -> int:
+        """The characters a repeated header takes at the top of a piece (0 if none)."""
+        header = self._header
+        if header is None or len(header) >= self._limit // 4:
+            return 0  # a header that long would crowd out the rows
+        return len(header) + 1
+
+    def _start(self, number: int) -> None:
+        self._first = self._last = number
+        if self._pieces and self._header_room():
+            assert self._header is not None
+            self._lines.append(self._header)
+            self._size += len(self._header) + 1
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._pieces.append(Piece("\n".join(self._lines), self._location()))
+        self._lines, self._size = [], 0
+
+    def _location(self) -> str:
+        rows = (
+            f"row {self._first}"
+            if self._first == self._last
+            else (f"rows {self._first}-{self._last}")
+        )
+        return f"{self._label}, {rows}" if self._label else rows
+
+
+def column_name(index: int) -> str:
+    """A spreadsheet column's letters from its 0-based index: 0 -> "A", 27 -> "AB"."""
+    letters = ""
+    index += 1
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -11,18 +11,25 @@ from pathlib import Path
 from core.errors import ExtractionFailed
 
 from .base import Category, Document, Extractor
+from .delimited import DelimitedExtractor
 from .docx import DocxExtractor
+from .epub import EpubExtractor
 from .html import HtmlExtractor
+from .mail import EmailExtractor, MboxExtractor
 from .markdown import MarkdownExtractor
+from .odf import OdfExtractor
 from .pdf import PdfExtractor
+from .pptx import PptxExtractor
+from .rtf import RtfExtractor
 from .signature import NAMES, sniff
 from .text import TextExtractor
 from .unsupported import KNOWN, UnsupportedFormat
+from .xlsx import XlsxExtractor
 
 log = logging.getLogger(__name__)
 
 TEXT_EXTENSIONS = (
-    "txt", "text", "log", "rst", "csv", "tsv", "tex", "bib", "org", "adoc", "asciidoc",
+    "txt", "text", "log", "rst", "tex", "bib", "org", "adoc", "asciidoc",
     "srt", "vtt", "nfo",
 )  # fmt: skip
 CODE_EXTENSIONS = (
@@ -38,7 +45,11 @@ CODE_EXTENSIONS = (
 )  # fmt: skip
 MARKDOWN_EXTENSIONS = ("md", "markdown", "mdown", "mkd", "mkdn")
 HTML_EXTENSIONS = ("html", "htm", "xhtml")
-DOCX_EXTENSIONS = ("docx", "docm", "dotx")
+DOCX_EXTENSIONS = ("docx", "docm", "dotx", "dotm")
+XLSX_EXTENSIONS = ("xlsx", "xlsm", "xltx", "xltm")
+PPTX_EXTENSIONS = ("pptx", "pptm", "ppsx", "ppsm", "potx", "potm")
+ODF_EXTENSIONS = {"odt": ("odt", "ott"), "ods": ("ods", "ots"), "odp": ("odp", "otp")}
+CSV_EXTENSIONS = ("csv", "tsv")
 # Extensionless files people write by hand, by lowercase name.
 TEXT_NAMES = (
     "readme", "license", "licence", "copying", "authors", "contributors", "changelog",
@@ -54,7 +65,10 @@ CODE_NAMES = (
 # None stands for "no known signature", which is what text looks like.
 TEXTUAL: frozenset[str | None] = frozenset({None})
 PDF_LIKE: frozenset[str | None] = frozenset({"pdf", None})  # the PDF reader judges the rest
+# Office also saves password-protected documents as compound (OLE) files.
 OFFICE_LIKE: frozenset[str | None] = frozenset({"zip", "ole"})
+ZIP_ONLY: frozenset[str | None] = frozenset({"zip"})
+RTF_ONLY: frozenset[str | None] = frozenset({"rtf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +96,15 @@ class Registry:
         registry.register(HtmlExtractor(), HTML_EXTENSIONS)
         registry.register(PdfExtractor(), ("pdf",), accepts=PDF_LIKE)
         registry.register(DocxExtractor(), DOCX_EXTENSIONS, accepts=OFFICE_LIKE)
+        registry.register(XlsxExtractor(), XLSX_EXTENSIONS, accepts=OFFICE_LIKE)
+        registry.register(PptxExtractor(), PPTX_EXTENSIONS, accepts=OFFICE_LIKE)
+        for kind, extensions in ODF_EXTENSIONS.items():
+            registry.register(OdfExtractor(kind), extensions, accepts=ZIP_ONLY)
+        registry.register(EpubExtractor(), ("epub",), accepts=ZIP_ONLY)
+        registry.register(DelimitedExtractor(), CSV_EXTENSIONS)
+        registry.register(EmailExtractor(), ("eml",))
+        registry.register(MboxExtractor(), ("mbox",))
+        registry.register(RtfExtractor(), ("rtf",), accepts=RTF_ONLY)
         return registry
 
     def register(
@@ -178,9 +201,9 @@ def _check_signature(path: Path, entry: _Entry) -> None:
         return
     kind = entry.extractor.kind
     if found is None:
-        reason = f"its contents do not look like a {kind} file"
+        reason = f"its contents do not look like {_a(kind)} file"
     else:
-        reason = f"it is really a {NAMES[found]}, not a {kind} file"
+        reason = f"it is really a {NAMES[found]}, not {_a(kind)} file"
     raise ExtractionFailed(Category.WRONG_TYPE, reason)
 
 
@@ -201,6 +224,12 @@ def _os_reason(error: OSError) -> str:
     if isinstance(error, IsADirectoryError):
         return "it is a folder, not a file"
     return f"it could not be read ({error.strerror or error})"
+
+
+def _a(kind: str) -> str:
+    """ "a" or "an" before a kind's name, read the way people say it ("an HTML file")."""
+    spelled_out = kind in ("html", "rtf", "odt", "ods", "odp", "xlsx")
+    return f"an {kind}" if kind[0] in "aeiou" or spelled_out else f"a {kind}"
 
 
 def _label(path: Path) -> str:

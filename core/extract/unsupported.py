@@ -28,16 +28,16 @@ class UnsupportedFormat:
 # kind -> (name for people, advice, extensions).  A later extractor takes over a kind
 # by registering the same extensions.
 KNOWN: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "doc": ("legacy Word documents (.doc)", "save it as .docx to index it", ("doc", "dot")),
-    "xls": ("legacy Excel workbooks (.xls)", "save it as .xlsx", ("xls", "xlt")),
-    "ppt": ("legacy PowerPoint files (.ppt)", "save it as .pptx", ("ppt", "pps", "pot")),
-    "xlsx": ("Excel workbooks", "", ("xlsx", "xlsm", "xltx")),
-    "pptx": ("PowerPoint presentations", "", ("pptx", "pptm", "ppsx", "potx")),
-    "odt": ("OpenDocument text files", "", ("odt", "ott")),
-    "ods": ("OpenDocument spreadsheets", "", ("ods", "ots")),
-    "odp": ("OpenDocument presentations", "", ("odp", "otp")),
-    "epub": ("EPUB e-books", "", ("epub",)),
-    "eml": ("e-mail messages", "", ("eml", "msg")),
-    "mbox": ("mailbox files", "", ("mbox",)),
-    "rtf": ("RTF documents", "", ("rtf",)),
+    "doc": ("Word 97-2003 documents (.doc)", "save it as .docx to index it", ("doc", "dot")),
+    "xls": ("Excel 97-2003 workbooks (.xls)", "save it as .xlsx to index it", ("xls", "xlt")),
+    "ppt": (
+        "PowerPoint 97-2003 presentations (.ppt)",
+        "save it as .pptx to index it",
+        ("ppt", "pps", "pot"),
+    ),
+    "xlsb": ("binary Excel workbooks (.xlsb)", "save it as .xlsx to index it", ("xlsb",)),
+    "msg": ("Outlook messages (.msg)", "save it as .eml to index it", ("msg",)),
+    "pages": ("Apple Pages documents", "export it as .docx to index it", ("pages",)),
+    "numbers": ("Apple Numbers spreadsheets", "export it as .xlsx to index it", ("numbers",)),
+    "key": ("Apple Keynote presentations", "export it as .pptx to index it", ("key",)),
 }

@@ -29,14 +29,17 @@ class _Refused(Exception):
 
 
 class _Builder:
-    """Feeds expat's callbacks into an ElementTree builder, recording start and end events."""
+    """Feeds expat's callbacks into an ElementTree builder, noting the events asked for."""
 
-    def __init__(self) -> None:
+    def __init__(self, starts: Collection[str] = (), ends: Collection[str] = ()) -> None:
         self.tree = ET.TreeBuilder()
         self.events: list[tuple[str, Element, Element | None]] = []
+        self._starts, self._ends = starts, ends
         self._open: list[Element] = []
+        self._names: dict[str, tuple[str, str]] = {}  # expat's name -> (tag, local name)
         parser = expat.ParserCreate(namespace_separator="}")
         parser.buffer_text = True
+        parser.buffer_size = 64 * 1024
         parser.StartDoctypeDeclHandler = self._doctype
         parser.EntityDeclHandler = self._entity
         parser.StartElementHandler = self._start
@@ -52,15 +55,27 @@ class _Builder:
         raise _Refused
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
-        attrs = {_clark(key): value for key, value in attributes.items()}
-        element = self.tree.start(_clark(name), attrs)
-        self.events.append(("start", element, self._open[-1] if self._open else None))
+        tag, short = self._name(name)
+        attrs = {self._name(k)[0]: v for k, v in attributes.items()} if attributes else {}
+        element = self.tree.start(tag, attrs)
+        if short in self._starts:
+            self.events.append(("start", element, None))
         self._open.append(element)
 
     def _end(self, name: str) -> None:
-        element = self.tree.end(_clark(name))
+        tag, short = self._name(name)
+        element = self.tree.end(tag)
         self._open.pop()
-        self.events.append(("end", element, self._open[-1] if self._open else None))
+        if short in self._ends:
+            self.events.append(("end", element, self._open[-1] if self._open else None))
+
+    def _name(self, name: str) -> tuple[str, str]:
+        """expat's "namespace}local" as ElementTree's "{namespace}local", and the local part."""
+        known = self._names.get(name)
+        if known is None:
+            tag = "{" + name if "}" in name else name
+            known = self._names[name] = (tag, local(tag))
+        return known
 
 
 def parse(data: bytes, part: str) -> Element:
@@ -71,18 +86,22 @@ def parse(data: bytes, part: str) -> Element:
     return root
 
 
-def stream(chunks: Iterable[bytes], part: str, detach: Collection[str] = ()) -> Iterator[Event]:
-    """Start and end events for the XML in ``chunks``, as it arrives.
+def stream(
+    chunks: Iterable[bytes], part: str, ends: Collection[str], starts: Collection[str] = ()
+) -> Iterator[Event]:
+    """Events for the XML in ``chunks`` as it arrives: ("end", element) for elements whose
+    local name is in ``ends``, ("start", element) for those in ``starts``.
 
-    After an end event for an element whose local name is in ``detach`` has been handled,
-    the element is cut from its parent, so memory stays flat however long the part is.
+    An element whose end was reported is cut from its parent once the caller moves on, so
+    memory stays flat however long the part is.  At a start event only the element's
+    attributes are known.
     """
-    builder = _Builder()
+    builder = _Builder(starts, ends)
     for chunk in chunks:
         _feed(builder, chunk, part, final=False)
-        yield from _drain(builder, detach)
+        yield from _drain(builder)
     _feed(builder, b"", part, final=True)
-    yield from _drain(builder, detach)
+    yield from _drain(builder)
 
 
 def local(tag: str) -> str:
@@ -111,11 +130,11 @@ def descendants(element: Element, name: str) -> Iterator[Element]:
     return (node for node in element.iter() if local(node.tag) == name)
 
 
-def _drain(builder: _Builder, detach: Collection[str]) -> Iterator[Event]:
+def _drain(builder: _Builder) -> Iterator[Event]:
     events, builder.events = builder.events, []
     for kind, element, parent in events:
         yield kind, element
-        if kind == "end" and parent is not None and local(element.tag) in detach:
+        if parent is not None:
             parent.remove(element)
 
 
@@ -128,12 +147,9 @@ def _feed(builder: _Builder, data: bytes, part: str, final: bool) -> None:
             f"its part {part} declares XML entities, which documents never need "
             "(an entity-expansion attack?)",
         ) from None
-    except expat.ExpatError as error:
+    except (expat.ExpatError, LookupError, ValueError) as error:
+        # The XML declaration may name an encoding that does not exist (LookupError) or
+        # a multi-byte one expat cannot take (ValueError).
         raise ExtractionFailed(
             Category.CORRUPT, f"its part {part} is not well-formed XML ({error})"
         ) from None
-
-
-def _clark(name: str) -> str:
-    """expat's "namespace}local" as ElementTree's "{namespace}local"."""
-    return "{" + name if "}" in name else name

@@ -1,0 +1,274 @@
+"""The watcher: keeps the index in line with the folders while Trove runs.
+
+Observer threads only note changed paths (``ChangeQueue``).  One loop, the only writer,
+takes them once they have settled and runs a targeted index pass over them, so moves,
+copies, deletes and skipped files are settled by exactly the rules of ``trove index``.
+Because notifications get lost (kernel queues overflow, network shares send none), the
+loop also reconciles: every folder at start, every folder periodically, and a folder at
+once when its watch fails, overflows or comes back online.  A reconcile is a targeted
+pass over the folder's root, which is a full scan of it and cheap when nothing changed.
+
+The loop is a generator of events (``events``) for a caller's thread, or runs on its own
+thread with a callback (``start``/``stop``).  It holds the writer lock throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.app import Trove
+from core.events import CancelToken, Event, Finished, Notice, ScanDone
+from core.extract import ExtractionPool
+from core.indexer import Indexer
+from core.lock import WriterLock
+from core.store import Folder
+from core.watch.changes import ChangeQueue
+from core.watch.observers import FolderWatches
+
+# How often folders are checked for going offline, coming back, or a dead watch.
+HEALTH_EVERY_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    quiet_s: float = 0.4
+    max_wait_s: float = 2.0
+    reconcile_every_s: float = 15 * 60.0
+    # Folders (as added) watched by polling: network shares and removable drives.
+    poll: frozenset[str] = frozenset()
+    poll_interval_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One indexing pass of the watcher, and what it did."""
+
+    reason: str  # "changes", "start", "periodic", "overflow", "back online", "watch lost"
+    paths: int
+    to_index: int = 0
+    indexed: int = 0
+    moved: int = 0
+    copied: int = 0
+    deleted: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+
+
+WatchEvent = Event | Batch
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Folder roots to reconcile, and why; noted from any thread."""
+
+    roots: dict[str, str] = field(default_factory=dict)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, roots: list[str], reason: str) -> None:
+        with self.guard:
+            for root in roots:
+                self.roots.setdefault(root, reason)
+
+    def take(self) -> dict[str, str]:
+        with self.guard:
+            taken, self.roots = self.roots, {}
+            return taken
+
+
+class Watcher:
+    def __init__(self, trove: Trove, options: WatchOptions | None = None) -> None:
+        self.trove = trove
+        self.options = options or WatchOptions()
+        self.changes = ChangeQueue(self.options.quiet_s, self.options.max_wait_s)
+        self._pending = _Pending()
+        self._lock = WriterLock.beside(trove.locations.database)
+        self._cancel = CancelToken()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._busy = False
+
+    @property
+    def idle(self) -> bool:
+        """Nothing noted, pending or being indexed (events may still be on their way)."""
+        return not self._busy and not len(self.changes) and not self._pending.roots
+
+    # -- running on the caller's thread ----------------------------------------------
+
+    def events(self, cancel: CancelToken | None = None) -> Iterator[WatchEvent]:
+        """Watch until cancelled; yields what each pass did.  Raises ``IndexLocked`` if
+        another process writes the index."""
+        cancel = cancel or self._cancel
+        with self._lock:
+            self.trove.store.check_model(self.trove.embedder.model_id)
+            watches = FolderWatches(
+                self.changes.note,
+                self._overflowed,
+                poll_interval_s=self.options.poll_interval_s,
+            )
+            watches.start()
+            try:
+                with self._pool() as pool:
+                    yield from self._loop(watches, self._indexer(pool), cancel)
+            finally:
+                watches.stop()
+
+    # -- running on a thread of its own ----------------------------------------------
+
+    def start(self, on_event: Callable[[WatchEvent], None] = lambda _: None) -> None:
+        # Take the lock here, so that a refused start fails in the caller.
+        self._lock.acquire()
+        self._cancel = CancelToken()
+        self._thread = threading.Thread(
+            target=self._serve, args=(on_event,), name="trove-watch", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._cancel.cancel()
+        self.changes.wake()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            self._lock.release()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _serve(self, on_event: Callable[[WatchEvent], None]) -> None:
+        try:
+            for event in self.events(self._cancel):
+                on_event(event)
+        except BaseException as exc:  # handed to the thread that calls stop()
+            self._error = exc
+
+    # -- the loop --------------------------------------------------------------------
+
+    def _loop(
+        self, watches: FolderWatches, indexer: Indexer, cancel: CancelToken
+    ) -> Iterator[WatchEvent]:
+        offline: set[int] = set()
+        for folder in self.trove.folders():
+            yield from self._watch(watches, folder)
+        self._pending.add([f.path for f in self.trove.folders()], "start")
+        next_reconcile = time.monotonic() + self.options.reconcile_every_s
+        next_health = time.monotonic() + HEALTH_EVERY_S
+        while not cancel.cancelled:
+            for reason, roots in _by_reason(self._pending.take()).items():
+                yield from self._pass(indexer, roots, reason, cancel)
+            paths = self.changes.take(timeout=min(0.5, HEALTH_EVERY_S))
+            if paths and not cancel.cancelled:
+                yield from self._pass(indexer, paths, "changes", cancel)
+            now = time.monotonic()
+            if now >= next_health:
+                next_health = now + HEALTH_EVERY_S
+                yield from self._check_health(watches, offline)
+            if now >= next_reconcile:
+                next_reconcile = now + self.options.reconcile_every_s
+                self._pending.add([f.path for f in self.trove.folders()], "periodic")
+
+    def _pass(
+        self, indexer: Indexer, paths: list[str], reason: str, cancel: CancelToken
+    ) -> Iterator[WatchEvent]:
+        self._busy = True
+        try:
+            scan, finished = None, None
+            for event in indexer.run(cancel, paths):
+                if isinstance(event, ScanDone):
+                    scan = event
+                elif isinstance(event, Finished):
+                    finished = event
+                yield event
+            if scan is not None and finished is not None:
+                yield _batch(reason, len(paths), scan, finished)
+        finally:
+            self._busy = False
+
+    def _watch(self, watches: FolderWatches, folder: Folder) -> Iterator[WatchEvent]:
+        if not os.path.isdir(folder.path):
+            return  # offline: the health check takes it up when it returns
+        notice = watches.watch(folder, poll=self._polls(folder))
+        if notice is not None:
+            yield notice
+
+    def _check_health(self, watches: FolderWatches, offline: set[int]) -> Iterator[WatchEvent]:
+        for folder in self.trove.folders():
+            online = os.path.isdir(folder.path)
+            if not online and folder.id not in offline:
+                offline.add(folder.id)
+                watches.unwatch(folder)
+                yield Notice(
+                    f"{folder.path} is offline (unmounted or removed); its files stay in "
+                    "the index and it is watched again when it returns"
+                )
+            elif online and folder.id in offline:
+                offline.discard(folder.id)
+                yield Notice(f"{folder.path} is back; catching up with its changes")
+                yield from self._watch(watches, folder)
+                self._pending.add([folder.path], "back online")
+            elif online and not watches.alive(folder):
+                yield from self._watch(watches, folder)
+                self._pending.add([folder.path], "watch lost")
+
+    def _overflowed(self) -> None:
+        """Called on a watchdog thread: events were lost, so look at everything again."""
+        self._pending.add([f.path for f in self.trove.folders()], "overflow")
+        self.changes.wake()
+
+    def _polls(self, folder: Folder) -> bool:
+        wanted = {os.path.realpath(os.path.expanduser(p)) for p in self.options.poll}
+        return folder.path in wanted
+
+    def _pool(self) -> ExtractionPool:
+        settings = self.trove.settings
+        return ExtractionPool(
+            workers=self.trove.extraction_workers(),
+            timeout_s=settings.extract_timeout_s,
+            memory_mb=settings.extract_memory_mb,
+            max_bytes=settings.max_file_mb * 1024 * 1024,
+        )
+
+    def _indexer(self, pool: ExtractionPool) -> Indexer:
+        trove = self.trove
+        return Indexer(
+            trove.store,
+            trove.embedder,
+            lambda path: pool.extract(Path(path)),
+            lambda path: trove.registry.kind_of(Path(path)),
+            workers=max(1, trove.extraction_workers()),
+            chunk_tokens=trove.settings.chunk_tokens,
+            chunk_overlap=trove.settings.chunk_overlap,
+            batch_chunks=trove.settings.commit_every,
+            lock=self._lock,
+        )
+
+
+def _by_reason(roots: dict[str, str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for root, reason in roots.items():
+        grouped.setdefault(reason, []).append(root)
+    return grouped
+
+
+def _batch(reason: str, paths: int, scan: ScanDone, finished: Finished) -> Batch:
+    return Batch(
+        reason=reason,
+        paths=paths,
+        to_index=scan.to_index,
+        indexed=finished.files_indexed,
+        moved=scan.moved,
+        copied=scan.copied,
+        deleted=scan.deleted,
+        failed=finished.files_failed,
+        elapsed_s=finished.elapsed_s,
+    )
