@@ -17,6 +17,7 @@ from core.errors import ConfigError
 from core.events import CancelToken, Event
 from core.extract import ExtractionPool, Registry
 from core.indexer import Indexer
+from core.lock import WriterLock
 from core.paths import Locations
 from core.search import Filters, Result, Searcher
 from core.settings import Settings, load_settings
@@ -48,6 +49,7 @@ class Trove:
         self.store = store
         self.embedder = embedder
         self.registry = registry
+        self.lock = WriterLock.beside(locations.database)
         self._searcher: Searcher | None = None
 
     @classmethod
@@ -78,16 +80,19 @@ class Trove:
 
     # -- folders ---------------------------------------------------------------------
 
-    def add_folder(self, path: str | Path, ignore: str = "") -> Folder:
+    def add_folder(self, path: str | Path, ignore: str = "", *, poll: bool = False) -> Folder:
+        """Watch a folder.  ``poll`` for network shares and removable drives, which send
+        no change events."""
         folder = _real_dir(path)
-        with self.store.transaction():
-            return self.store.add_folder(folder, ignore)
+        with self.lock, self.store.transaction():
+            return self.store.add_folder(folder, ignore, poll)
 
     def remove_folder(self, path: str | Path) -> int:
         wanted = os.path.realpath(os.path.expanduser(str(path)))
         for folder in self.store.folders():
             if folder.path == wanted:
-                return self.store.remove_folder(folder)
+                with self.lock:
+                    return self.store.remove_folder(folder)
         raise ConfigError(f"{path} is not a watched folder")
 
     def folders(self) -> list[Folder]:
@@ -96,27 +101,31 @@ class Trove:
     # -- indexing --------------------------------------------------------------------
 
     def index(self, cancel: CancelToken | None = None, *, rebuild: bool = False) -> Iterator[Event]:
-        if rebuild:
-            self.store.forget_vectors()
-        else:
-            self.store.check_model(self.embedder.model_id)
-        workers = self.extraction_workers()
-        with self._extraction_pool(workers) as pool:
-            indexer = Indexer(
-                self.store,
-                self.embedder,
-                lambda path: pool.extract(Path(path)),
-                self._kind_of,
-                workers=max(1, workers),
-                chunk_tokens=self.settings.chunk_tokens,
-                chunk_overlap=self.settings.chunk_overlap,
-                batch_chunks=self.settings.commit_every,
-            )
-            yield from indexer.run(cancel)
+        with self.lock:
+            if rebuild:
+                self.store.forget_vectors()
+            else:
+                self.store.check_model(self.embedder.model_id)
+            with self.extraction_pool() as pool:
+                yield from self.indexer(pool).run(cancel)
+
+    def indexer(self, pool: ExtractionPool) -> Indexer:
+        """An indexer reading through ``pool`` and writing under this Trove's lock."""
+        return Indexer(
+            self.store,
+            self.embedder,
+            lambda path: pool.extract(Path(path)),
+            self._kind_of,
+            workers=max(1, pool.workers),
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            batch_chunks=self.settings.commit_every,
+            lock=self.lock,
+        )
 
     def retry_failed(self) -> int:
         """Forget failures so the next run reads those files again."""
-        with self.store.transaction():
+        with self.lock, self.store.transaction():
             self.store.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
             return self.store.conn.changes()
 
@@ -126,9 +135,10 @@ class Trove:
         # Leave a core to the model: extraction overlaps embedding rather than fighting it.
         return max(1, min(4, (os.cpu_count() or 2) - 1))
 
-    def _extraction_pool(self, workers: int) -> ExtractionPool:
+    def extraction_pool(self) -> ExtractionPool:
+        """Worker processes that read files, with the settings' time and memory limits."""
         return ExtractionPool(
-            workers=workers,
+            workers=self.extraction_workers(),
             timeout_s=self.settings.extract_timeout_s,
             memory_mb=self.settings.extract_memory_mb,
             max_bytes=self.settings.max_file_mb * 1024 * 1024,

@@ -34,6 +34,8 @@ class Settings:
     max_file_mb: int = 100
     # Passages embedded and committed together; a killed run loses at most one batch.
     commit_every: int = 256
+    # The watcher looks at every folder in full this often, for changes the OS missed.
+    reconcile_minutes: float = 15.0
 
     def validated(self) -> Settings:
         if self.device not in DEVICES:

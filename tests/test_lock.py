@@ -69,3 +69,23 @@ def test_another_process_is_refused_while_one_indexes(tmp_path: Path) -> None:
     finished, _ = run_index(trove)  # the holder exited: the lock is free again
     assert finished.files_indexed == 1
     trove.close()
+
+
+def test_every_write_of_a_second_trove_is_refused_while_one_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs, "a.txt", "Notes about lighthouses.\n")
+    holder, other = open_trove(FakeEmbedder()), open_trove(FakeEmbedder())
+    other.add_folder(docs)
+    with holder.lock:
+        for write_something in (
+            lambda: other.add_folder(tmp_path),
+            lambda: other.remove_folder(docs),
+            other.retry_failed,
+            lambda: list(other.index()),
+        ):
+            with pytest.raises(IndexLocked):
+                write_something()
+    run_index(other)  # released: writes go through again
+    assert other.search("lighthouses", 1)[0].path == str(docs / "a.txt")

@@ -59,3 +59,21 @@ def test_model_binding_refuses_another_model(tmp_path: Path) -> None:
     store.forget_vectors()
     store.bind_model("model-b", 16)
     assert store.model_binding() == ("model-b", 16)
+
+
+def test_an_older_database_is_backed_up_and_migrated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.store import schema
+
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        old = Store.open(tmp_path / "index.sqlite3")
+        old.conn.execute("INSERT INTO folders(path, added_at) VALUES ('/data/share', 0)")
+        old.close()
+    store = Store.open(tmp_path / "index.sqlite3")
+    assert [f.path for f in store.folders()] == ["/data/share"]
+    assert store.folders()[0].poll is False
+    assert (tmp_path / "index.before-0001_initial.sqlite3").exists()
+    store.add_folder("/data/share", poll=True)
+    assert store.folders()[0].poll is True

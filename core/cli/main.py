@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="gitignore-style pattern to skip in this folder (repeatable)",
     )
+    add.add_argument(
+        "--poll",
+        action="store_true",
+        help="watch by polling: for network shares and removable drives",
+    )
     add.set_defaults(handler=cmd_add)
 
     remove = commands.add_parser("remove", help="stop watching a folder and forget its files")
@@ -79,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--reconcile",
         type=_positive,
-        default=15,
         metavar="MINUTES",
-        help="look at every folder in full this often, for changes the OS missed (default 15)",
+        help="look at every folder in full this often, for changes the OS missed "
+        "(default: the reconcile_minutes setting, 15)",
     )
     watch.set_defaults(handler=cmd_watch)
 
@@ -162,8 +167,9 @@ def parse_since(value: str) -> datetime:
 
 def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
     with Trove.open() as trove:
-        folder = trove.add_folder(args.folder, "\n".join(args.ignore))
-    out.write(f"Watching {folder.path}. Run `trove index` to index it.\n")
+        folder = trove.add_folder(args.folder, "\n".join(args.ignore), poll=args.poll)
+    how = " by polling" if folder.poll else ""
+    out.write(f"Watching {folder.path}{how}. Run `trove index` (or `trove watch`) to index it.\n")
     return 0
 
 
@@ -215,10 +221,12 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     from core.watch.watcher import Batch, Watcher, WatchOptions
 
-    options = WatchOptions(poll=frozenset(args.poll), reconcile_every_s=args.reconcile * 60.0)
     with Trove.open() as trove:
         if not trove.folders():
             raise ConfigError("no folders to watch; add one with `trove add FOLDER`")
+        minutes = args.reconcile or trove.settings.reconcile_minutes
+        polled = {f.path for f in trove.folders() if f.poll} | set(args.poll)
+        options = WatchOptions(poll=frozenset(polled), reconcile_every_s=minutes * 60.0)
         out.write(f"Watching {len(trove.folders())} folders; Ctrl-C stops.\n")
         out.flush()
         try:

@@ -69,6 +69,11 @@ class ExtractionPool:
         self._inline_lock = threading.Lock()
         self._closed = False
 
+    @property
+    def workers(self) -> int:
+        """How many files can be read at once (0: inline, one at a time)."""
+        return len(self._workers)
+
     def extract(self, path: Path) -> Document:
         """The text of ``path``; raises ExtractionFailed for any file that has none."""
         if self._closed:

@@ -103,13 +103,19 @@ class Store:
     # -- folders ---------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        rows = self.conn.execute("SELECT id, path, ignore FROM folders ORDER BY path")
-        return [Folder(int(i), str(p), str(ig)) for i, p, ig in rows]
+        rows = self.conn.execute("SELECT id, path, ignore, poll FROM folders ORDER BY path")
+        return [Folder(int(i), str(p), str(ig), bool(poll)) for i, p, ig, poll in rows]
 
-    def add_folder(self, path: str, ignore: str = "") -> Folder:
+    def add_folder(self, path: str, ignore: str = "", poll: bool = False) -> Folder:
+        """Watch ``path``; adding it again updates how it is watched (patterns if given)."""
         for folder in self.folders():
             if folder.path == path:
-                return folder
+                patterns = ignore or folder.ignore
+                self.conn.execute(
+                    "UPDATE folders SET ignore = ?, poll = ? WHERE id = ?",
+                    (patterns, int(poll), folder.id),
+                )
+                return Folder(folder.id, path, patterns, poll)
             if _contains(folder.path, path):
                 raise ConfigError(f"{path} is already inside the watched folder {folder.path}")
             if _contains(path, folder.path):
@@ -117,10 +123,10 @@ class Store:
                     f"{path} contains the watched folder {folder.path}; remove that one first"
                 )
         self.conn.execute(
-            "INSERT INTO folders(path, ignore, added_at) VALUES (?, ?, ?)",
-            (path, ignore, time.time()),
+            "INSERT INTO folders(path, ignore, poll, added_at) VALUES (?, ?, ?, ?)",
+            (path, ignore, int(poll), time.time()),
         )
-        return Folder(self.conn.last_insert_rowid(), path, ignore)
+        return Folder(self.conn.last_insert_rowid(), path, ignore, poll)
 
     def remove_folder(self, folder: Folder) -> int:
         with atomic(self.conn):

@@ -23,6 +23,7 @@ class Folder:
     id: int
     path: str
     ignore: str = ""
+    poll: bool = False  # watched by polling (network shares, removable drives)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,8 +75,15 @@ def _initial(conn: apsw.Connection) -> None:
     )
 
 
+def _folder_polling(conn: apsw.Connection) -> None:
+    # Network shares and removable drives send no change events: such a folder is
+    # watched by polling, and the choice is remembered with the folder.
+    conn.execute("ALTER TABLE folders ADD COLUMN poll INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
+    ("0002_folder_polling", _folder_polling),
 ]
 
 

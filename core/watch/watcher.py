@@ -19,13 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from core.app import Trove
 from core.events import CancelToken, Event, Finished, Notice, ScanDone
-from core.extract import ExtractionPool
 from core.indexer import Indexer
-from core.lock import WriterLock
 from core.store import Folder
 from core.watch.changes import ChangeQueue
 from core.watch.observers import FolderWatches
@@ -86,7 +83,7 @@ class Watcher:
         self.options = options or WatchOptions()
         self.changes = ChangeQueue(self.options.quiet_s, self.options.max_wait_s)
         self._pending = _Pending()
-        self._lock = WriterLock.beside(trove.locations.database)
+        self._lock = trove.lock
         self._cancel = CancelToken()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -112,8 +109,8 @@ class Watcher:
             )
             watches.start()
             try:
-                with self._pool() as pool:
-                    yield from self._loop(watches, self._indexer(pool), cancel)
+                with self.trove.extraction_pool() as pool:
+                    yield from self._loop(watches, self.trove.indexer(pool), cancel)
             finally:
                 watches.stop()
 
@@ -228,29 +225,6 @@ class Watcher:
     def _polls(self, folder: Folder) -> bool:
         wanted = {os.path.realpath(os.path.expanduser(p)) for p in self.options.poll}
         return folder.path in wanted
-
-    def _pool(self) -> ExtractionPool:
-        settings = self.trove.settings
-        return ExtractionPool(
-            workers=self.trove.extraction_workers(),
-            timeout_s=settings.extract_timeout_s,
-            memory_mb=settings.extract_memory_mb,
-            max_bytes=settings.max_file_mb * 1024 * 1024,
-        )
-
-    def _indexer(self, pool: ExtractionPool) -> Indexer:
-        trove = self.trove
-        return Indexer(
-            trove.store,
-            trove.embedder,
-            lambda path: pool.extract(Path(path)),
-            lambda path: trove.registry.kind_of(Path(path)),
-            workers=max(1, trove.extraction_workers()),
-            chunk_tokens=trove.settings.chunk_tokens,
-            chunk_overlap=trove.settings.chunk_overlap,
-            batch_chunks=trove.settings.commit_every,
-            lock=self._lock,
-        )
 
 
 def _by_reason(roots: dict[str, str]) -> dict[str, list[str]]:
