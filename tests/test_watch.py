@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,3 +270,44 @@ def _id(trove: Trove, path: Path) -> int:
 def _indexed(trove: Trove) -> set[str]:
     rows = trove.store.conn.execute("SELECT path FROM files WHERE state = 'indexed'")
     return {r[0] for r in rows}
+
+
+# A real kernel queue overflow: events are lost, and the watcher reconciles at once.
+# Linux only; it lowers fs.inotify.max_queued_events while the watcher makes its inotify
+# instance (the limit is read then) and restores it at once.
+QUEUE_LIMIT = Path("/proc/sys/fs/inotify/max_queued_events")
+
+
+@pytest.fixture
+def tiny_inotify_queue() -> Callable[[], None]:
+    if not sys.platform.startswith("linux") or not QUEUE_LIMIT.exists():
+        pytest.skip("inotify queues exist on Linux only")
+    original = QUEUE_LIMIT.read_text()
+    try:
+        QUEUE_LIMIT.write_text("16\n")
+    except OSError as error:
+        pytest.skip(f"cannot lower the inotify queue limit here: {error}")
+
+    def restore() -> None:
+        QUEUE_LIMIT.write_text(original)
+
+    return restore
+
+
+def test_an_overflow_is_reconciled_and_nothing_is_lost(
+    reader: Trove,
+    docs: Path,
+    watching: Callable[..., Running],
+    tiny_inotify_queue: Callable[[], None],
+) -> None:
+    try:
+        running = watching()
+    finally:
+        tiny_inotify_queue()
+    paths = [write(docs, f"flood/file{n:04}.txt", f"Flood file number {n}.\n") for n in range(600)]
+    wait_for(lambda: any(b.reason == "overflow" for b in running.batches()))
+    wait_for(lambda: all(reader.store.file_by_path(str(p)) is not None for p in paths))
+    indexed = {
+        r[0] for r in reader.store.conn.execute("SELECT path FROM files WHERE state = 'indexed'")
+    }
+    assert {str(p) for p in paths} <= indexed
