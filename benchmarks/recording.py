@@ -15,6 +15,7 @@ class RecordingEmbedder:
         self.inner = inner
         self.inputs: list[str] = []
         self.encode_seconds = 0.0
+        self.intervals: list[tuple[float, float]] = []  # (start, end) of each encode call
 
     @property
     def model_id(self) -> str:
@@ -35,7 +36,9 @@ class RecordingEmbedder:
         self.inputs.extend(texts)
         started = time.perf_counter()
         vectors = self.inner.embed_documents(texts)
-        self.encode_seconds += time.perf_counter() - started
+        ended = time.perf_counter()
+        self.encode_seconds += ended - started
+        self.intervals.append((started, ended))
         return vectors
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -34,6 +34,7 @@ from core.watch.scope import known_under, scan_targets, targets_by_folder
 
 Extract = Callable[[str], Document]
 PLAN_BATCH = 500
+READ_AHEAD_FILES = 32
 
 
 @dataclass(slots=True)
@@ -285,7 +286,10 @@ class Indexer:
         self, jobs: list[Job], cancel: CancelToken
     ) -> Iterator[tuple[Job, Document | ExtractionFailed]]:
         """Extract files on worker threads, a few ahead of the consumer, in order."""
-        window = self.workers * 4
+        # Futures run on the pool's threads whether or not this generator is resumed, so
+        # files keep being read while the consumer sits in the model; the window must be
+        # deep enough to cover a whole batch, yet bounded, since each holds a document.
+        window = max(self.workers * 4, READ_AHEAD_FILES)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="trove-read") as pool:
             queue: deque[tuple[Job, Future[Document]]] = deque()
             pending = iter(jobs)
