@@ -224,6 +224,17 @@ def test_a_polled_folder_still_picks_up_changes(
     wait_for(found(reader, "tidal pools", path))
 
 
+def test_the_periodic_reconcile_catches_what_no_event_reported(
+    reader: Trove, other: Path, watching: Callable[..., Running]
+) -> None:
+    # A folder polled once an hour sends no event for this file within the test; only the
+    # periodic reconcile can find it.
+    running = watching(poll=frozenset({str(other)}), poll_interval_s=3600.0, reconcile_every_s=1.0)
+    path = write(other, "unseen.txt", "Notes about glacier caves that no event reported.\n")
+    wait_for(found(reader, "glacier caves", path))
+    assert any(b.reason == "periodic" for b in running.batches())
+
+
 def test_the_watch_limit_falls_back_to_polling_and_says_so(
     reader: Trove, other: Path, watching: Callable[..., Running], monkeypatch: pytest.MonkeyPatch
 ) -> None:
