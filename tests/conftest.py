@@ -9,6 +9,7 @@ import pytest
 
 from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
+from core.extract import Registry
 from core.paths import Locations
 from core.settings import Settings
 from tests.fakes import FakeEmbedder
@@ -25,6 +26,11 @@ def trove_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "trove-home"
     monkeypatch.setenv("TROVE_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry.default()
 
 
 @pytest.fixture(scope="session")

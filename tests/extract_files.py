@@ -1,0 +1,62 @@
+"""Helpers for the format tests: build small real files, read them through the registry."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core.errors import ExtractionFailed
+from core.extract import Document, Registry
+from core.extract.pieces import MAX_PIECE_CHARS
+
+MB = 1024 * 1024
+LIMIT = 50 * MB
+
+
+def extract(registry: Registry, path: Path) -> Document:
+    document = registry.extract(path, LIMIT)
+    for piece in document.pieces:
+        assert piece.text.strip()
+        assert len(piece.text) <= MAX_PIECE_CHARS
+    return document
+
+
+def failure(registry: Registry, path: Path) -> ExtractionFailed:
+    with pytest.raises(ExtractionFailed) as caught:
+        registry.extract(path, LIMIT)
+    return caught.value
+
+
+def by_location(document: Document) -> dict[str, str]:
+    """Text per location, pieces of the same location joined."""
+    found: dict[str, str] = {}
+    for piece in document.pieces:
+        found[piece.location] = (found.get(piece.location, "") + "\n" + piece.text).strip()
+    return found
+
+
+def full_text(document: Document) -> str:
+    return "\n".join(piece.text for piece in document.pieces)
+
+
+def write_zip(path: Path, parts: dict[str, str | bytes]) -> Path:
+    """A ZIP with ``parts`` in order; a "mimetype" part is stored uncompressed, as ODF
+    and EPUB require."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            method = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=method)
+    return path
+
+
+def add_zeros(path: Path, name: str, megabytes: int) -> None:
+    """Append a part of ``megabytes`` of zeros, written in chunks (a real bomb)."""
+    chunk = bytes(MB)
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
+        for _ in range(megabytes):
+            member.write(chunk)
