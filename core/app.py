@@ -16,12 +16,24 @@ from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.errors import ConfigError
 from core.events import CancelToken, Event
 from core.extract import ExtractionPool, Registry
-from core.indexer import Indexer
+from core.indexer import Indexer, prepare_passages
 from core.lock import WriterLock
 from core.paths import Locations
 from core.search import Filters, Result, Searcher
 from core.settings import Settings, load_settings
 from core.store import Folder, Store
+from core.store.connection import fetch_one
+from core.store.index import mean_direction
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A document's text as indexed, and where one passage of it lies."""
+
+    path: str
+    text: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +77,15 @@ class Trove:
         settings = settings or load_settings(locations.settings)
         store = Store.open(locations.database)
         embedder = embedder or SentenceTransformerEmbedder(
-            settings.model, settings.device, settings.embed_batch
+            settings.model, settings.device, settings.embed_batch, settings.index_cores
         )
         return cls(locations, settings, store, embedder, Registry.default())
+
+    def reader(self) -> Trove:
+        """A Trove on its own read-only connection, sharing this one's model: for a
+        thread that searches while this one writes (WAL lets both run at once)."""
+        store = Store.open(self.locations.database, readonly=True)
+        return Trove(self.locations, self.settings, store, self.embedder, self.registry)
 
     def close(self) -> None:
         self.store.close()
@@ -88,15 +106,31 @@ class Trove:
             return self.store.add_folder(folder, ignore, poll)
 
     def remove_folder(self, path: str | Path) -> int:
-        wanted = os.path.realpath(os.path.expanduser(str(path)))
-        for folder in self.store.folders():
-            if folder.path == wanted:
-                with self.lock:
-                    return self.store.remove_folder(folder)
-        raise ConfigError(f"{path} is not a watched folder")
+        folder = self._folder(path)
+        with self.lock:
+            return self.store.remove_folder(folder)
+
+    def set_ignore(self, path: str | Path, patterns: str) -> Folder:
+        """Replace a folder's ignore patterns (gitignore style, one per line)."""
+        folder = self._folder(path)
+        with self.lock, self.store.transaction():
+            self.store.set_folder_ignore(folder.id, patterns)
+        return Folder(folder.id, folder.path, patterns, folder.poll)
 
     def folders(self) -> list[Folder]:
         return self.store.folders()
+
+    def folder_counts(self) -> dict[str, dict[str, int]]:
+        """Per folder path, how many of its files are indexed, pending, failed..."""
+        counts = self.store.folder_counts()
+        return {folder.path: counts.get(folder.id, {}) for folder in self.store.folders()}
+
+    def _folder(self, path: str | Path) -> Folder:
+        wanted = os.path.realpath(os.path.expanduser(str(path)))
+        for folder in self.store.folders():
+            if folder.path == wanted:
+                return folder
+        raise ConfigError(f"{path} is not a watched folder")
 
     # -- indexing --------------------------------------------------------------------
 
@@ -133,7 +167,8 @@ class Trove:
         if self.settings.extract_workers > 0:
             return self.settings.extract_workers
         # Leave a core to the model: extraction overlaps embedding rather than fighting it.
-        return max(1, min(4, (os.cpu_count() or 2) - 1))
+        cores = self.settings.index_cores or os.cpu_count() or 2
+        return max(1, min(4, cores - 1))
 
     def extraction_pool(self) -> ExtractionPool:
         """Worker processes that read files, with the settings' time and memory limits."""
@@ -173,6 +208,51 @@ class Trove:
 
     def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:
         return self.searcher.more_like_passage(chunk_id, limit)
+
+    def similar_to_file(self, path: str | Path, limit: int = 10) -> list[Result]:
+        """Indexed files similar to any file, indexed or not (read and embedded now)."""
+        real = os.path.realpath(os.path.expanduser(str(path)))
+        row = self.store.file_by_path(real)
+        if row is not None and row.state == "indexed":
+            return self.similar(real, limit)
+        if not os.path.isfile(real):
+            raise ConfigError(f"{path} is not a file")
+        if self.registry.kind_of(Path(real)) is None:
+            raise ConfigError(f"Trove does not read files like {os.path.basename(real)}")
+        # A file from anywhere may be hostile: read it in a worker process, with limits.
+        with ExtractionPool(
+            workers=1,
+            timeout_s=self.settings.extract_timeout_s,
+            memory_mb=self.settings.extract_memory_mb,
+            max_bytes=self.settings.max_file_mb * 1024 * 1024,
+        ) as pool:
+            document = pool.extract(Path(real))
+        *_, inputs = prepare_passages(
+            document,
+            os.path.basename(real),
+            self.embedder,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap,
+        )
+        if not inputs:
+            raise ConfigError(f"{path} holds no text to compare")
+        vector = mean_direction(self.embedder.embed_documents(inputs))
+        return self.searcher.similar_to_vector(vector, limit)
+
+    def preview(self, file_id: int, chunk_id: int = 0) -> Preview | None:
+        """The indexed text of a file, with the span of one of its passages (0, 0 if
+        none is given): what a preview pane shows without reading the file again."""
+        row = fetch_one(self.store.conn, "SELECT path FROM files WHERE id = ?", (file_id,))
+        text = self.store.document_text(file_id)
+        if row is None or text is None:
+            return None
+        span = self.store.chunk_span(chunk_id) if chunk_id else None
+        start, end = (span[1], span[2]) if span and span[0] == file_id else (0, 0)
+        return Preview(str(row[0]), text, start, end)
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        """(path, category, reason) of every file that could not be read."""
+        return self.store.failures()
 
     def filters(
         self, types: list[str] | None, folder: str | Path | None, since: datetime | None

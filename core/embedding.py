@@ -84,11 +84,17 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once, on first use, thread-safely."""
 
     def __init__(
-        self, reference: str = DEFAULT_MODEL, device: str = "auto", batch_size: int = 32
+        self,
+        reference: str = DEFAULT_MODEL,
+        device: str = "auto",
+        batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
         self.reference = reference
         self.device_preference = device
         self.batch_size = batch_size
+        # CPU threads the model may use; 0 leaves torch's default (every core).
+        self.threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -140,6 +146,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.model
+        _limit_threads(self.threads)
         options: dict[str, Any] = dict(
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -180,3 +187,16 @@ class SentenceTransformerEmbedder:
             if Path(self.reference).expanduser().exists()
             else self.reference
         )
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    default = _DEFAULT_THREADS.setdefault("n", torch.get_num_threads())
+    wanted = threads if threads > 0 else default
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+
+
+# torch's own thread count before Trove first changed it, to go back to "all cores".
+_DEFAULT_THREADS: dict[str, int] = {}

@@ -7,17 +7,22 @@ from dataclasses import dataclass, field
 
 
 class CancelToken:
-    """Set from any thread; long operations check it between batches."""
+    """Set from any thread; long operations check it between batches.
 
-    def __init__(self) -> None:
+    A token made with a ``parent`` is also cancelled when the parent is: the watcher
+    cancels one indexing pass (to pause) without stopping itself.
+    """
+
+    def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._parent = parent
 
     def cancel(self) -> None:
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
 
 
 @dataclass(frozen=True, slots=True)

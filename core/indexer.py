@@ -64,6 +64,26 @@ class Prepared:
     inputs: list[str]
 
 
+def prepare_passages(
+    document: Document, name: str, embedder: Embedder, chunk_tokens: int, chunk_overlap: int
+) -> tuple[str, str, list[Chunk], list[str]]:
+    """A document's title, text, passages, and the texts the model embeds for them (each
+    passage led by the title, so a passage deep in a file still says what file it is)."""
+    title = (document.title or "").strip() or name_label(name)
+    title_spans = embedder.token_spans(title)[:TITLE_TOKENS] if title else []
+    if title_spans:
+        title = title[: title_spans[-1][1]]
+    budget = passage_budget(embedder.max_tokens, len(title_spans), chunk_tokens)
+    chunked = chunk_document(
+        document, embedder.token_spans, budget, min(chunk_overlap, budget // 4)
+    )
+    inputs = [
+        f"{title}\n{c.text}" if title and not c.text.startswith(title) else c.text
+        for c in chunked.chunks
+    ]
+    return title, chunked.text, chunked.chunks, inputs
+
+
 def file_digest(path: str) -> str:
     digest = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as handle:
@@ -306,19 +326,10 @@ class Indexer:
                 future.cancel()
 
     def _prepare(self, job: Job, document: Document) -> Prepared:
-        title = (document.title or "").strip() or name_label(job.stat.name)
-        title_spans = self.embedder.token_spans(title)[:TITLE_TOKENS] if title else []
-        if title_spans:
-            title = title[: title_spans[-1][1]]
-        budget = passage_budget(self.embedder.max_tokens, len(title_spans), self.chunk_tokens)
-        chunked = chunk_document(
-            document, self.embedder.token_spans, budget, min(self.chunk_overlap, budget // 4)
+        title, text, chunks, inputs = prepare_passages(
+            document, job.stat.name, self.embedder, self.chunk_tokens, self.chunk_overlap
         )
-        inputs = [
-            f"{title}\n{c.text}" if title and not c.text.startswith(title) else c.text
-            for c in chunked.chunks
-        ]
-        return Prepared(job, title, chunked.text, chunked.chunks, inputs)
+        return Prepared(job, title, text, chunks, inputs)
 
     def _commit(self, plan: Plan, batch: list[Prepared]) -> tuple[int, int]:
         """Embed a batch of files and write them in one transaction; returns how many

@@ -22,17 +22,20 @@ class Locations:
     data: Path
     config: Path
     cache: Path
+    # Things remembered between runs that are neither settings nor data (window layout).
+    state: Path | None = None
 
     @classmethod
     def from_environment(cls) -> Locations:
         home = os.environ.get(HOME_VARIABLE)
         if home:
             root = Path(home).expanduser().resolve()
-            return cls(data=root, config=root, cache=root / "cache")
+            return cls(data=root, config=root, cache=root / "cache", state=root / "state")
         return cls(
             data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+            state=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
         )
 
     @property
@@ -42,6 +45,10 @@ class Locations:
     @property
     def settings(self) -> Path:
         return self.config / "settings.json"
+
+    @property
+    def window_state(self) -> Path:
+        return (self.state or self.data) / "window.json"
 
     def ensure(self) -> None:
         for folder in (self.data, self.config, self.cache):

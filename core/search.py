@@ -147,13 +147,24 @@ class Searcher:
         vector = self.store.file_vector(row.id)
         if vector is None:
             raise ConfigError(f"{path} has no vector yet")
+        return self.similar_to_vector(vector, limit, filters, exclude=row.id)
+
+    def similar_to_vector(
+        self,
+        vector: np.ndarray,
+        limit: int = 10,
+        filters: Filters | None = None,
+        *,
+        exclude: int | None = None,
+    ) -> list[Result]:
+        """Files whose overall meaning (mean passage direction) is nearest ``vector``."""
         where, params = (filters or Filters()).vec_sql()
         rows = fetch_all(
             self.conn,
             f"SELECT file_id, distance FROM file_vec WHERE embedding MATCH ? AND k = ?{where}",
             [vector_blob(vector), min(KNN_LIMIT, limit + 1), *params],
         )
-        scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != row.id][:limit]
+        scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != exclude][:limit]
         return [self._file_result(file_id, score, vector) for file_id, score in scored]
 
     def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:

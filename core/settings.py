@@ -36,6 +36,10 @@ class Settings:
     commit_every: int = 256
     # The watcher looks at every folder in full this often, for changes the OS missed.
     reconcile_minutes: float = 15.0
+    # How many cores indexing may use (the model's threads and the readers); 0: all.
+    index_cores: int = 0
+    # Desktop app: closing the window keeps Trove watching, from the system tray.
+    keep_running: bool = False
 
     def validated(self) -> Settings:
         if self.device not in DEVICES:
@@ -46,10 +50,13 @@ class Settings:
             "extract_timeout_s",
             "max_file_mb",
             "commit_every",
+            "reconcile_minutes",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be positive")
+        if self.index_cores < 0:
+            raise ConfigError("setting index_cores must be 0 (all) or a number of cores")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise ConfigError("chunk_overlap must be between 0 and half of chunk_tokens")
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from core.extract import Registry
 from core.paths import Locations
 from core.settings import Settings
 from tests.fakes import FakeEmbedder
+
+# Widgets are tested without a screen (CI has none); set before Qt starts.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.watch.watcher import Batch
 
 Handler = Callable[[argparse.Namespace, IO[str]], int]
+FRONTENDS = "trove.frontends"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check that Trove's parts work here")
     doctor.set_defaults(handler=cmd_doctor)
+
+    gui = commands.add_parser("gui", help="open the Trove window")
+    gui.set_defaults(handler=cmd_gui)
     return parser
 
 
@@ -163,6 +167,18 @@ def parse_since(value: str) -> datetime:
 
 
 # -- commands ----------------------------------------------------------------------------
+
+
+def cmd_gui(args: argparse.Namespace, out: IO[str]) -> int:
+    # The core does not know the desktop package; the window is found the way any
+    # front end is, through the entry points installed with Trove.
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=FRONTENDS, name="gui")
+    if not found:
+        raise ConfigError("the desktop app is not installed (reinstall Trove)")
+    start: Callable[[list[str]], int] = next(iter(found)).load()
+    return start(["trove"])
 
 
 def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:

@@ -128,6 +128,19 @@ class Store:
         )
         return Folder(self.conn.last_insert_rowid(), path, ignore, poll)
 
+    def set_folder_ignore(self, folder_id: int, ignore: str) -> None:
+        self.conn.execute("UPDATE folders SET ignore = ? WHERE id = ?", (ignore, folder_id))
+
+    def folder_counts(self) -> dict[int, dict[str, int]]:
+        """Per folder, how many files are in each state."""
+        counts: dict[int, dict[str, int]] = {}
+        rows = self.conn.execute(
+            "SELECT folder_id, state, count(*) FROM files GROUP BY folder_id, state"
+        )
+        for folder_id, state, n in rows:
+            counts.setdefault(int(folder_id), {})[str(state)] = int(n)
+        return counts
+
     def remove_folder(self, folder: Folder) -> int:
         with atomic(self.conn):
             ids = [
@@ -210,7 +223,7 @@ class Store:
         fts_title = _fts_title(stat.name, title)
         for chunk, vector in zip(chunks, vectors, strict=True):
             self._insert_chunk(file_id, chunk, fts_title, vector, stat)
-        self._insert_vector("file_vec", "file_id", file_id, _mean_direction(vectors), stat)
+        self._insert_vector("file_vec", "file_id", file_id, mean_direction(vectors), stat)
 
     def move_file(self, row: FileRow, stat: FileStat) -> None:
         """A renamed or moved file keeps its passages and vectors; only its place changes."""
@@ -268,6 +281,13 @@ class Store:
         if row is None:
             return None
         return zlib.decompress(row[0]).decode("utf-8", "surrogatepass")
+
+    def chunk_span(self, chunk_id: int) -> tuple[int, int, int] | None:
+        """The file a passage belongs to, and where it lies in the document's text."""
+        row = self.conn.execute(
+            "SELECT file_id, start, end FROM chunks WHERE id = ?", (chunk_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def file_vector(self, file_id: int) -> np.ndarray | None:
         if not self._has_vectors():
@@ -379,7 +399,7 @@ def _fts_title(name: str, title: str | None) -> str:
     return stem if not title or title == stem else f"{stem} {title}"
 
 
-def _mean_direction(vectors: np.ndarray) -> np.ndarray:
+def mean_direction(vectors: np.ndarray) -> np.ndarray:
     mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)

@@ -9,16 +9,23 @@ once when its watch fails, overflows or comes back online.  A reconcile is a tar
 pass over the folder's root, which is a full scan of it and cheap when nothing changed.
 
 The loop is a generator of events (``events``) for a caller's thread, or runs on its own
-thread with a callback (``start``/``stop``).  It holds the writer lock throughout.
+thread with a callback (``start``/``stop``).  It holds the writer lock throughout, so an
+application that watches sends its other writes (adding a folder, retrying failures)
+through ``submit``, which runs them on the loop between passes.  ``pause`` stops indexing
+(cancelling a pass under way, whose committed batches stay) while changes keep being
+noted; ``resume`` reconciles every folder, which picks up whatever was left.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from core.app import Trove
 from core.events import CancelToken, Event, Finished, Notice, ScanDone
@@ -29,6 +36,9 @@ from core.watch.observers import FolderWatches
 
 # How often folders are checked for going offline, coming back, or a dead watch.
 HEALTH_EVERY_S = 2.0
+
+T = TypeVar("T")
+_Call = tuple[Callable[[], Any], Future[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +55,9 @@ class WatchOptions:
 class Batch:
     """One indexing pass of the watcher, and what it did."""
 
-    reason: str  # "changes", "start", "periodic", "overflow", "back online", "watch lost"
+    # "changes", "start", "periodic", "overflow", "back online", "watch lost", "added",
+    # "resumed", "requested"
+    reason: str
     paths: int
     to_index: int = 0
     indexed: int = 0
@@ -85,14 +97,59 @@ class Watcher:
         self._pending = _Pending()
         self._lock = trove.lock
         self._cancel = CancelToken()
+        self._pass_cancel = CancelToken()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._busy = False
+        self._paused = False
+        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._nudge = threading.Event()
 
     @property
     def idle(self) -> bool:
         """Nothing noted, pending or being indexed (events may still be on their way)."""
         return not self._busy and not len(self.changes) and not self._pending.roots
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    # -- control from any thread -----------------------------------------------------
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        """Run ``call`` on the loop, between passes, under the writer lock the loop holds.
+
+        The way for the watching application to write; also runs while paused.
+        """
+        future: Future[T] = Future()
+        self._calls.put((call, future))
+        self._wake()
+        return future
+
+    def pause(self) -> None:
+        """Stop indexing until ``resume``: the pass under way stops after its batch."""
+        self._paused = True
+        self._pass_cancel.cancel()
+        self._wake()
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._pending.add([f.path for f in self.trove.folders()], "resumed")
+            self._wake()
+
+    def reconcile(self, roots: list[str] | None = None, reason: str = "requested") -> None:
+        """Look at these folders (default: all) in full on the next turn of the loop."""
+        self._pending.add(roots or [f.path for f in self.trove.folders()], reason)
+        self._wake()
+
+    def set_reconcile_every(self, seconds: float) -> None:
+        self.options = replace(self.options, reconcile_every_s=seconds)
+        self._wake()
+
+    def _wake(self) -> None:
+        self._nudge.set()
+        self.changes.wake()
 
     # -- running on the caller's thread ----------------------------------------------
 
@@ -127,7 +184,7 @@ class Watcher:
 
     def stop(self) -> None:
         self._cancel.cancel()
-        self.changes.wake()
+        self._wake()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -155,24 +212,60 @@ class Watcher:
         self, watches: FolderWatches, indexer: Indexer, cancel: CancelToken
     ) -> Iterator[WatchEvent]:
         offline: set[int] = set()
-        for folder in self.trove.folders():
-            yield from self._watch(watches, folder)
-        self._pending.add([f.path for f in self.trove.folders()], "start")
+        watched: dict[int, Folder] = {}
+        yield from self._sync_folders(watches, watched, "start")
         next_reconcile = time.monotonic() + self.options.reconcile_every_s
         next_health = time.monotonic() + HEALTH_EVERY_S
         while not cancel.cancelled:
+            if self._run_calls():
+                yield from self._sync_folders(watches, watched, "added")
+            # A new token first: ``pause`` sets the flag, then cancels the current token.
+            self._pass_cancel = CancelToken(cancel)
+            if self._paused:
+                self._nudge.wait(0.5)
+                self._nudge.clear()
+                continue
             for reason, roots in _by_reason(self._pending.take()).items():
-                yield from self._pass(indexer, roots, reason, cancel)
+                yield from self._pass(indexer, roots, reason, self._pass_cancel)
             paths = self.changes.take(timeout=min(0.5, HEALTH_EVERY_S))
-            if paths and not cancel.cancelled:
-                yield from self._pass(indexer, paths, "changes", cancel)
+            if paths and not self._pass_cancel.cancelled:
+                yield from self._pass(indexer, paths, "changes", self._pass_cancel)
             now = time.monotonic()
             if now >= next_health:
                 next_health = now + HEALTH_EVERY_S
                 yield from self._check_health(watches, offline)
+            next_reconcile = min(next_reconcile, now + self.options.reconcile_every_s)
             if now >= next_reconcile:
                 next_reconcile = now + self.options.reconcile_every_s
                 self._pending.add([f.path for f in self.trove.folders()], "periodic")
+
+    def _run_calls(self) -> bool:
+        """Run what ``submit`` queued; whether anything ran."""
+        ran = False
+        while True:
+            try:
+                call, future = self._calls.get_nowait()
+            except queue.Empty:
+                return ran
+            ran = True
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as exc:  # the submitter's to handle
+                    future.set_exception(exc)
+
+    def _sync_folders(
+        self, watches: FolderWatches, watched: dict[int, Folder], reason: str
+    ) -> Iterator[WatchEvent]:
+        """Watch folders added (or whose settings changed) and drop removed ones."""
+        current = {folder.id: folder for folder in self.trove.folders()}
+        for folder_id in watched.keys() - current.keys():
+            watches.unwatch(watched.pop(folder_id))
+        for folder in current.values():
+            if watched.get(folder.id) != folder:
+                watched[folder.id] = folder
+                yield from self._watch(watches, folder)
+                self._pending.add([folder.path], reason)
 
     def _pass(
         self, indexer: Indexer, paths: list[str], reason: str, cancel: CancelToken
@@ -224,7 +317,7 @@ class Watcher:
 
     def _polls(self, folder: Folder) -> bool:
         wanted = {os.path.realpath(os.path.expanduser(p)) for p in self.options.poll}
-        return folder.path in wanted
+        return folder.poll or folder.path in wanted
 
 
 def _by_reason(roots: dict[str, str]) -> dict[str, list[str]]:

@@ -1,0 +1,94 @@
+"""Changing the embedding model without a gap in search.
+
+Vectors of two models cannot be compared, so another model means embedding every passage
+again.  ``trove index --rebuild`` does that in place, and search is empty until it ends.
+A ``ModelSwitch`` instead builds the new index in a second database; the current one keeps
+answering searches and following changes meanwhile.  When the build is complete the
+caller closes the current index and ``finish`` renames the new one over it.  Whatever
+changed on disk during the build is caught by the reconcile the watcher runs when it
+starts again, as after any restart.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from core.app import Trove
+from core.embedding import Embedder, SentenceTransformerEmbedder
+from core.errors import StoreError
+from core.events import CancelToken, Event
+from core.settings import Settings
+from core.store import Folder, Store
+from core.store.connection import connect
+
+NEXT_FOLDER = "next-index"
+WAL_FILES = ("-wal", "-shm", "-journal")
+
+
+class ModelSwitch:
+    def __init__(
+        self,
+        trove: Trove,
+        settings: Settings,
+        folders: list[Folder],
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``folders``: what the new index covers, read by the caller from the current
+        index (the switch itself never touches the connection another thread writes)."""
+        self.trove = trove
+        self.settings = settings
+        self.folders = folders
+        self.embedder = embedder or SentenceTransformerEmbedder(
+            settings.model, settings.device, settings.embed_batch, settings.index_cores
+        )
+        self.locations = replace(trove.locations, data=trove.locations.data / NEXT_FOLDER)
+
+    @property
+    def database(self) -> Path:
+        return self.locations.database
+
+    def build(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Index every folder with the new model into the second database."""
+        self.discard()  # what an abandoned switch left
+        self.locations.data.mkdir(parents=True, exist_ok=True)
+        store = Store.open(self.database)
+        building = Trove(self.locations, self.settings, store, self.embedder, self.trove.registry)
+        try:
+            with building.lock, store.transaction():
+                for folder in self.folders:
+                    store.add_folder(folder.path, folder.ignore, folder.poll)
+            yield from building.index(cancel)
+        finally:
+            building.close()
+
+    def finish(self) -> None:
+        """Put the new index in place of the current one, whose connections (and the
+        watcher's) the caller has closed.  The rename is atomic: a crash leaves one
+        index or the other, never a mix."""
+        _settle(self.database)
+        current = self.trove.locations.database
+        for suffix in WAL_FILES:
+            # A leftover log of the old index would be replayed into the new one.
+            Path(f"{current}{suffix}").unlink(missing_ok=True)
+        os.replace(self.database, current)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.locations.data, ignore_errors=True)
+
+
+def _settle(database: Path) -> None:
+    """Fold the write-ahead log into the database file, so the file alone is complete."""
+    conn = connect(database)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+    leftovers = [s for s in WAL_FILES if Path(f"{database}{s}").exists()]
+    if leftovers:
+        raise StoreError(f"the new index at {database} is still in use; not switching")

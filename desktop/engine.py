@@ -1,0 +1,351 @@
+"""The desktop app's bridge to the core: threads in, signals out.
+
+Three threads do the work and the GUI thread only asks and listens:
+
+- the read thread opens the index, loads the model and answers searches, similar files
+  and previews, each on the read-only connection of ``Trove.reader``;
+- the watcher's thread is the one writer: it follows the folders and indexes, and runs
+  the app's own writes (adding a folder, retrying failures) between its passes;
+- a switch thread builds the index for another model while the current one answers.
+
+Core modules are imported on those threads, not here, so the window is up before numpy,
+SQLite or torch are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.tasks import OnError, Tasks
+
+if TYPE_CHECKING:
+    from core.app import Trove
+    from core.embedding import Embedder
+    from core.events import CancelToken
+    from core.model_switch import ModelSwitch
+    from core.paths import Locations
+    from core.settings import Settings
+    from core.watch.watcher import Watcher
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    types: tuple[str, ...] = ()
+    folder: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+
+
+class Engine(QObject):
+    status = Signal(str)  # what is loading or running, for the status bar
+    ready = Signal()  # the index is open and the model loaded: searching is instant
+    failed = Signal(str)  # the index or the model could not be opened at all
+    notice = Signal(str)  # something the user should know, that stops nothing
+    writable = Signal(bool)  # False: another process indexes; this window only searches
+    scanned = Signal(object)  # core.events.ScanDone of a pass
+    progress = Signal(object)  # core.events.Progress
+    file_failed = Signal(object)  # core.events.FileFailed
+    pass_finished = Signal(object)  # core.watch.watcher.Batch
+    index_changed = Signal()  # passages were written or files left: results may differ
+    folders_changed = Signal()
+    paused_changed = Signal(bool)
+    switch_progress = Signal(object)  # Progress of a model switch under way
+    switch_finished = Signal(str)  # the model now in use
+
+    def __init__(
+        self,
+        locations: Locations | None = None,
+        *,
+        embedder: Embedder | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._locations = locations
+        self._embedder = embedder
+        self.reads = Tasks("trove-read", self)
+        self._switching = Tasks("trove-switch", self)
+        self.trove: Trove | None = None
+        self._reader: Trove | None = None
+        self._watcher: Watcher | None = None
+        self._latest: dict[str, int] = {}
+        self._switch_cancel: CancelToken | None = None
+        self.is_ready = False
+
+    # -- starting and stopping -------------------------------------------------------
+
+    def start(self) -> None:
+        self.status.emit("Opening the index…")
+        self.reads.run(self._open, self._opened, self._failed)
+
+    def _open(self) -> str | None:
+        from core.app import Trove
+        from core.errors import IndexLocked
+        from core.paths import Locations
+        from core.watch.watcher import Watcher, WatchOptions
+
+        locations = self._locations or Locations.from_environment()
+        trove = Trove.open(locations, embedder=self._embedder)
+        self.trove, self._reader = trove, trove.reader()
+        watcher = Watcher(
+            trove, WatchOptions(reconcile_every_s=trove.settings.reconcile_minutes * 60)
+        )
+        try:
+            watcher.start(self._on_event)
+        except IndexLocked as exc:
+            return str(exc)
+        self._watcher = watcher
+        return None
+
+    def _opened(self, locked: str | None) -> None:
+        self.writable.emit(locked is None)
+        if locked:
+            self.notice.emit(f"Search only: {locked}")
+        self.folders_changed.emit()
+        self.status.emit("Loading the language model…")
+        self.reads.run(self._load_model, lambda _: self._loaded(), self._failed)
+
+    def _load_model(self) -> None:
+        assert self.trove is not None
+        self.trove.embedder.embed_query("warm up")
+
+    def _loaded(self) -> None:
+        self.is_ready = True
+        self.status.emit("Ready")
+        self.ready.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        log.error("the engine did not start", exc_info=error)
+        self.failed.emit(str(error))
+        self.status.emit(f"Trove could not start: {error}")
+
+    def shutdown(self) -> None:
+        """Stop watching and close the index (blocks: call it with the window hidden)."""
+        self.cancel_switch()
+        self._switching.shutdown()
+        self.reads.run(self._close).result()
+        self.reads.shutdown()
+
+    def _close(self) -> None:
+        self.is_ready = False
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.pause()  # stops the pass under way after its batch
+            try:
+                watcher.stop()
+            except Exception:
+                log.exception("the watcher stopped with an error")
+        for trove in (self._reader, self.trove):
+            if trove is not None:
+                trove.close()
+        self._reader = self.trove = None
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(
+        self,
+        job: Callable[[Trove], T],
+        on_done: Callable[[T], None],
+        on_error: OnError | None = None,
+        *,
+        latest: str | None = None,
+    ) -> None:
+        """Run ``job`` with the read-only Trove.  With ``latest``, a job is skipped, and
+        its outcome dropped, once a newer job of the same name was asked for."""
+        ticket = 0
+        if latest is not None:
+            ticket = self._latest[latest] = self._latest.get(latest, 0) + 1
+
+        def current() -> bool:
+            return latest is None or self._latest.get(latest) == ticket
+
+        def run() -> tuple[bool, Any]:
+            if not current() or self._reader is None:
+                return False, None
+            return True, job(self._reader)
+
+        def done(outcome: tuple[bool, Any]) -> None:
+            ran, value = outcome
+            if ran and current():
+                on_done(value)
+
+        def failed(error: BaseException) -> None:
+            if current() and on_error is not None:
+                on_error(error)
+
+        self.reads.run(run, done, failed)
+
+    def search(self, query: Query, on_done: Callable[[list[Any]], None], on_error: OnError) -> None:
+        def job(trove: Trove) -> list[Any]:
+            return trove.search(
+                query.text,
+                query.limit,
+                types=list(query.types) or None,
+                folder=query.folder,
+                since=query.since,
+            )
+
+        self.read(job, on_done, on_error, latest="search")
+
+    # -- writing (on the watcher's thread) -------------------------------------------
+
+    def write(
+        self,
+        job: Callable[[Trove], T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: OnError | None = None,
+    ) -> None:
+        watcher, trove = self._watcher, self.trove
+        if watcher is None or trove is None:
+            if on_error is not None:
+                from core.errors import IndexLocked
+
+                on_error(IndexLocked("another Trove process is updating the index"))
+            return
+        self.reads.follow(watcher.submit(lambda: job(trove)), on_done, on_error)
+
+    def add_folder(self, path: str, ignore: str = "", on_error: OnError | None = None) -> None:
+        self.write(lambda t: t.add_folder(path, ignore), self._folders_done, on_error)
+
+    def remove_folder(self, path: str, on_error: OnError | None = None) -> None:
+        def removed(_: object) -> None:
+            self._folders_done(None)
+            self.index_changed.emit()
+
+        self.write(lambda t: t.remove_folder(path), removed, on_error)
+
+    def set_ignore(self, path: str, patterns: str, on_error: OnError | None = None) -> None:
+        self.write(lambda t: t.set_ignore(path, patterns), self._folders_done, on_error)
+
+    def retry_failed(self, on_done: Callable[[int], None] | None = None) -> None:
+        def retried(count: int) -> None:
+            if self._watcher is not None:
+                self._watcher.reconcile(reason="retry")
+            if on_done is not None:
+                on_done(count)
+
+        self.write(lambda t: t.retry_failed(), retried)
+
+    def _folders_done(self, _: object) -> None:
+        self.folders_changed.emit()
+
+    # -- pausing ---------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._watcher is not None and self._watcher.paused
+
+    def set_paused(self, paused: bool) -> None:
+        if self._watcher is None or paused == self._watcher.paused:
+            return
+        if paused:
+            self._watcher.pause()
+        else:
+            self._watcher.resume()
+        self.paused_changed.emit(paused)
+
+    # -- settings --------------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> list[str]:
+        """Save ``settings`` and apply what can change while running; returns the names
+        of those that wait for a restart.  A new model goes through ``switch_model``."""
+        from core.settings import save_settings
+
+        trove, watcher = self.trove, self._watcher
+        if trove is None:
+            return []
+        path = trove.locations.settings
+        self.reads.run(lambda: save_settings(settings, path), on_error=self._save_failed)
+        later = ["device"] if settings.device != trove.settings.device else []
+        trove.settings = settings
+        embedder = trove.embedder
+        if hasattr(embedder, "threads"):
+            embedder.threads = settings.index_cores
+        if watcher is not None:
+            watcher.set_reconcile_every(settings.reconcile_minutes * 60)
+        return later
+
+    def _save_failed(self, error: BaseException) -> None:
+        self.notice.emit(f"The settings could not be saved: {error}")
+
+    def switch_model(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """Build the index for ``settings.model`` while the current one keeps answering,
+        then swap it in and save ``settings``."""
+        from core.events import CancelToken
+        from core.model_switch import ModelSwitch
+
+        if self.trove is None or self._reader is None:
+            return
+        switch = ModelSwitch(self.trove, settings, self._reader.folders(), embedder)
+        cancel = self._switch_cancel = CancelToken()
+        self.status.emit(f"Building the index for {settings.model}…")
+
+        def build() -> bool:
+            from core.events import Progress
+
+            for event in switch.build(cancel):
+                if isinstance(event, Progress):
+                    self.switch_progress.emit(event)
+            return not cancel.cancelled
+
+        self._switching.run(build, lambda ok: self._swap(switch, ok), self._switch_failed)
+
+    def cancel_switch(self) -> None:
+        if self._switch_cancel is not None:
+            self._switch_cancel.cancel()
+
+    def _swap(self, switch: ModelSwitch, complete: bool) -> None:
+        self._switch_cancel = None
+        if not complete:
+            switch.discard()
+            self.status.emit("Model change cancelled; the current index stays")
+            return
+        self.is_ready = False
+        self.status.emit("Switching to the new index…")
+
+        def swap() -> None:
+            from core.settings import save_settings
+
+            self._close()
+            switch.finish()
+            save_settings(switch.settings, switch.trove.locations.settings)
+            self._embedder = switch.embedder
+
+        def swapped(_: None) -> None:
+            self.switch_finished.emit(switch.settings.model)
+            self.start()
+
+        self.reads.run(swap, swapped, self._failed)
+
+    def _switch_failed(self, error: BaseException) -> None:
+        self._switch_cancel = None
+        self.notice.emit(f"The model change failed, the current index stays: {error}")
+
+    # -- the watcher's events (on its thread; signals cross to the GUI thread) -------
+
+    def _on_event(self, event: object) -> None:
+        from core.events import FileFailed, Notice, Progress, ScanDone
+        from core.watch.watcher import Batch
+
+        if isinstance(event, Progress):
+            self.progress.emit(event)
+            self.index_changed.emit()
+        elif isinstance(event, ScanDone):
+            self.scanned.emit(event)
+        elif isinstance(event, FileFailed):
+            self.file_failed.emit(event)
+        elif isinstance(event, Notice):
+            self.notice.emit(event.message)
+        elif isinstance(event, Batch):
+            self.pass_finished.emit(event)
+            if event.indexed or event.deleted or event.moved or event.copied:
+                self.index_changed.emit()

@@ -1,0 +1,77 @@
+"""Starting the desktop app: the window first, everything heavy behind it.
+
+Only Qt and the desktop's own light modules load before the window is shown; the index,
+the model and torch open on the engine's threads while the window is already usable.
+Set ``TROVE_STARTUP_PROBE=1`` to have the moments of start-up printed to stderr (the
+start-up benchmark reads them).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from desktop import theme
+from desktop.engine import Engine
+from desktop.window import MainWindow
+
+PROBE = "TROVE_STARTUP_PROBE"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv if argv is None else argv)
+    app = QApplication.instance() or QApplication(args)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Trove")
+    app.setQuitOnLastWindowClosed(False)  # the window may close into the tray
+    theme.apply_theme(app)
+    engine = Engine()
+    window = build(engine)
+    window.show()
+    _probe("window shown")
+    QTimer.singleShot(0, engine.start)
+    app.aboutToQuit.connect(lambda: _stop(window, engine))
+    return app.exec()
+
+
+def build(engine: Engine) -> MainWindow:
+    """The window with its tray icon, wired to ``engine``."""
+    from core.paths import Locations  # light: platformdirs only
+
+    window = MainWindow(engine, Locations.from_environment().window_state)
+    window.quit_requested.connect(QApplication.quit)
+    if os.environ.get(PROBE):
+        engine.ready.connect(lambda: _probe("model ready"))
+        window.results_shown.connect(lambda n: _probe(f"results shown {n}"))
+    _tray(window, engine)
+    return window
+
+
+def _tray(window: MainWindow, engine: Engine) -> None:
+    from desktop.tray import Tray
+
+    tray = Tray(engine, window)
+    if tray.available():
+        tray.search_requested.connect(window.bring_up)
+        tray.quit_requested.connect(QApplication.quit)
+        tray.show()
+    window.__dict__["tray"] = tray
+
+
+def _stop(window: MainWindow, engine: Engine) -> None:
+    window.hide()
+    engine.shutdown()
+
+
+def _probe(moment: str) -> None:
+    if os.environ.get(PROBE):
+        print(f"trove-probe {time.time():.4f} {moment}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The preview pane: the selected file's text, the matched passage marked and in view.
+
+The text comes from the index (what Trove read), so a preview needs no reader and works
+for a file on a drive that is offline.  A very long text is cut to a window around the
+passage: laying out megabytes on the GUI thread would freeze the window.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from PySide6.QtGui import QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+
+from desktop import theme
+
+# Characters shown at most; the passage sits in the middle of what is shown.
+MAX_CHARS = 200_000
+
+
+class PreviewPane(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewPane")
+        self.title = QLabel()
+        self.title.setObjectName("previewTitle")
+        self.title.setWordWrap(True)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setObjectName("previewText")
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text, 1)
+        self.passage: tuple[int, int] = (0, 0)  # in the shown text, after any cut
+        self.clear()
+
+    def clear(self, message: str = "Select a result to see its text here.") -> None:
+        self.title.setText(message)
+        self.text.clear()
+        self.passage = (0, 0)
+
+    def show_preview(
+        self, preview: Any, location: str = "", words: list[str] | None = None
+    ) -> None:
+        """Show ``core.app.Preview``; mark its passage and, inside it, the query's words."""
+        text, start, end = preview.text, preview.start, preview.end
+        offset = 0
+        if len(text) > MAX_CHARS:
+            offset = max(0, min(len(text) - MAX_CHARS, (start + end) // 2 - MAX_CHARS // 2))
+            text = text[offset : offset + MAX_CHARS]
+        start, end = max(0, start - offset), max(0, end - offset)
+        # A lone carriage return would start a new block and shift every offset after it.
+        text = text.replace("\r", " ")
+        name = os.path.basename(preview.path)
+        cut = " (part of a long text)" if offset or len(preview.text) > MAX_CHARS else ""
+        self.title.setText(f"<b>{_escape(name)}</b>  {_escape(location)}{cut}")
+        self.title.setToolTip(preview.path)
+        self.text.setPlainText(text)
+        self.passage = (start, end)
+        self._mark(text, start, end, words or [])
+
+    def _mark(self, text: str, start: int, end: int, words: list[str]) -> None:
+        if end <= start:
+            self.text.moveCursor(QTextCursor.MoveOperation.Start)
+            return
+        background, foreground = theme.match_colors(self.palette())
+        to_qt = _Utf16(text)
+        selections = [self._selection(to_qt(start), to_qt(end), background.lighter(108), None)]
+        passage = text[start:end]
+        for word in words:
+            for match in re.finditer(rf"\b{re.escape(word)}\w*", passage, re.IGNORECASE):
+                begin, finish = to_qt(start + match.start()), to_qt(start + match.end())
+                selections.append(self._selection(begin, finish, background, foreground, True))
+        self.text.setExtraSelections(selections)
+        cursor = self.text.textCursor()
+        cursor.setPosition(to_qt(start))
+        self.text.setTextCursor(cursor)
+        self.text.centerCursor()
+
+    def _selection(
+        self, start: int, end: int, background: Any, foreground: Any, bold: bool = False
+    ) -> QTextEdit.ExtraSelection:
+        selection = QTextEdit.ExtraSelection()
+        cursor = self.text.textCursor()
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor = cursor  # type: ignore[attr-defined]
+        fmt = QTextCharFormat()
+        fmt.setBackground(background)
+        if foreground is not None:
+            fmt.setForeground(foreground)
+        if bold:
+            fmt.setFontWeight(700)
+        selection.format = fmt  # type: ignore[attr-defined]
+        return selection
+
+
+class _Utf16:
+    """Python string offsets (code points) to Qt's (UTF-16 units): they differ after
+    any character outside the Basic Multilingual Plane, such as an emoji."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._plain = text.isascii() or max(text) < "\U00010000"
+
+    def __call__(self, index: int) -> int:
+        if self._plain:
+            return index
+        return len(self._text[:index].encode("utf-16-le")) // 2
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

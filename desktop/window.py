@@ -1,0 +1,538 @@
+"""The main window: search box and filters, results, preview, similar files.
+
+A view with its behaviour kept thin: every question to the index goes through the
+``Engine`` and comes back in a callback on the GUI thread.  Nothing here waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import system, theme
+from desktop.activity import IndexActivity
+from desktop.emptystate import EmptyState
+from desktop.engine import Engine, Query
+from desktop.preview import PreviewPane
+from desktop.results import ResultDelegate, ResultsModel
+from desktop.searchbar import SearchBar
+from desktop.state import load_state, save_state
+
+# After the index changes, results are searched again at most this often.
+REFRESH_MS = 1500
+
+
+class MainWindow(QMainWindow):
+    quit_requested = Signal()
+    results_shown = Signal(int)  # a search's results are on screen (how many)
+
+    def __init__(self, engine: Engine, state_path: Any = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.state_path = state_path
+        self.keep_running = False  # closing hides the window (the tray keeps Trove)
+        self.setWindowTitle("Trove")
+        self.setWindowIcon(theme.icon("trove"))
+        self.setAcceptDrops(True)
+        self.folders: list[str] | None = None  # None: not known yet
+        self.file_count = 0
+        self._query = Query("")
+        self._build()
+        self._connect()
+        self._restore()
+
+    # -- layout ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search = SearchBar()
+        self.results = ResultsModel()
+        self.list = QListView()
+        self.list.setObjectName("resultList")
+        self.list.setModel(self.results)
+        self.list.setItemDelegate(ResultDelegate())
+        self.list.setUniformItemSizes(True)
+        self.list.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.message = QLabel()
+        self.message.setObjectName("resultMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.result_stack = QStackedWidget()
+        self.result_stack.addWidget(self.message)
+        self.result_stack.addWidget(self.list)
+
+        self.preview = PreviewPane()
+        self.similar_title = QLabel("Similar files")
+        self.similar_title.setObjectName("similarTitle")
+        self.similar = ResultsModel()
+        self.similar_list = QListView()
+        self.similar_list.setObjectName("similarList")
+        self.similar_list.setModel(self.similar)
+        self.similar_list.setItemDelegate(ResultDelegate(compact=True))
+        similar_box = QWidget()
+        box = QVBoxLayout(similar_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.similar_title)
+        box.addWidget(self.similar_list, 1)
+
+        self.side = QSplitter(Qt.Orientation.Vertical)
+        self.side.addWidget(self.preview)
+        self.side.addWidget(similar_box)
+        self.side.setStretchFactor(0, 3)
+        self.side.setStretchFactor(1, 1)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.result_stack)
+        self.split.addWidget(self.side)
+        self.split.setStretchFactor(0, 1)
+        self.split.setStretchFactor(1, 1)
+        self.split.setChildrenCollapsible(False)
+
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(10, 10, 10, 6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.split, 1)
+        self.empty = EmptyState()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(page)
+        self.pages.addWidget(self.empty)
+        self.setCentralWidget(self.pages)
+
+        self.status_text = QLabel("Starting…")
+        self.activity = IndexActivity()
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.activity)
+        self._actions()
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(self._refresh_now)
+        self._show_message()
+        for view in (self.list, self.similar_list):
+            view.installEventFilter(self)
+
+    def _actions(self) -> None:
+        menu = self.menuBar().addMenu("&Trove")
+        self.add_action = self._action(menu, "Add folder…", "folder-add", self.choose_folder)
+        self._action(menu, "Folders…", "folder", self.show_folders, "Ctrl+Shift+F")
+        self._action(menu, "Find files similar to a file…", "similar", self.choose_similar)
+        self._action(menu, "Files that could not be read…", "warning", self.show_failures)
+        menu.addSeparator()
+        self._action(
+            menu, "Settings…", "settings", self.show_settings, QKeySequence.StandardKey.Preferences
+        )
+        menu.addSeparator()
+        self._action(menu, "Quit", "", self.quit_requested.emit, QKeySequence.StandardKey.Quit)
+        selected = self.menuBar().addMenu("&File")
+        self.open_action = self._action(selected, "Open", "open", self.open_selected)
+        self.reveal_action = self._action(
+            selected, "Show in folder", "reveal", self.reveal_selected, "Ctrl+Return"
+        )
+        self.similar_action = self._action(
+            selected, "Find similar files", "similar", self.similar_to_selected, "Ctrl+Shift+S"
+        )
+        self._action(selected, "Copy path", "", self.copy_path, "Ctrl+Shift+C")
+        for sequence in ("Ctrl+F", "Ctrl+L"):
+            QShortcut(QKeySequence(sequence), self, self.focus_search)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.clear_search)
+
+    def _action(self, menu: QMenu, text: str, icon: str, slot: Any, keys: Any = None) -> QAction:
+        action = QAction(text, self)
+        if icon:
+            action.setIcon(theme.icon(icon))
+        if keys is not None:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        engine = self.engine
+        engine.status.connect(self.status_text.setText)
+        engine.notice.connect(self._notice)
+        engine.ready.connect(self._ready)
+        engine.failed.connect(self._failed)
+        engine.folders_changed.connect(self._load_folders)
+        engine.index_changed.connect(self._index_changed)
+        engine.scanned.connect(self.activity.scanned)
+        engine.progress.connect(self.activity.progressed)
+        engine.pass_finished.connect(self._pass_finished)
+        engine.paused_changed.connect(self.activity.set_paused)
+        self.activity.pause_toggled.connect(engine.set_paused)
+        self.activity.failures_clicked.connect(self.show_failures)
+        self.search.query_changed.connect(self.run_query)
+        self.search.down.connect(self._into_results)
+        self.list.selectionModel().currentChanged.connect(self._selected)
+        self.list.doubleClicked.connect(lambda _: self.open_selected())
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.similar_list.selectionModel().currentChanged.connect(self._similar_selected)
+        self.similar_list.doubleClicked.connect(self._open_similar)
+        self.empty.add_folder.connect(self.add_folder)
+        self.empty.choose_folder.connect(self.choose_folder)
+
+    # -- searching -------------------------------------------------------------------
+
+    def run_query(self, query: Query) -> None:
+        self._query = query
+        if not query.text:
+            self.results.set_results([])
+            self._show_message()
+            self.results_shown.emit(0)
+            return
+        if not self.engine.is_ready:
+            self._show_message("Searching… (the language model is still loading)")
+        self.engine.search(query, self._show_results, self._search_failed)
+
+    def _show_results(self, results: list[Any]) -> None:
+        current = self.selected()
+        self.results.set_results(results)
+        if not results:
+            self._show_message(f"Nothing in your folders matches “{self._query.text}”.")
+        else:
+            self.result_stack.setCurrentWidget(self.list)
+            row = self.results.row_of(current.path) if current is not None else -1
+            if row >= 0:
+                self.list.setCurrentIndex(self.results.index(row))
+        self.results_shown.emit(len(results))
+
+    def _search_failed(self, error: BaseException) -> None:
+        self._show_message(f"The search failed: {error}")
+
+    def _show_message(self, text: str | None = None) -> None:
+        if text is None:
+            if self.folders == []:
+                text = "Add a folder to search it."
+            elif self.file_count:
+                count = f"{self.file_count:,}"
+                text = f"Type what you are looking for: Trove ranks {count} files by meaning."
+            else:
+                text = "Type what you are looking for."
+        self.message.setText(text)
+        self.result_stack.setCurrentWidget(self.message)
+
+    def _index_changed(self) -> None:
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def _refresh_now(self) -> None:
+        self._count_files()
+        if self._query.text:
+            self.engine.search(self._query, self._show_results, self._search_failed)
+
+    # -- the selected result ---------------------------------------------------------
+
+    def selected(self) -> Any | None:
+        return self.results.result(self.list.currentIndex().row())
+
+    def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        result = self.results.result(current.row())
+        if result is None:
+            self.preview.clear()
+            return
+        self._load_preview(result)
+        self._load_similar(result.path)
+
+    def _similar_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        result = self.similar.result(current.row())
+        if result is not None:
+            self._load_preview(result)
+
+    def _load_preview(self, result: Any) -> None:
+        words = self._query.text.split()
+        file_id, chunk_id, location = result.file_id, result.chunk_id, result.location
+
+        def shown(preview: Any) -> None:
+            if preview is None:
+                self.preview.clear("This file's text is no longer in the index.")
+            else:
+                self.preview.show_preview(preview, location, [w for w in words if len(w) > 2])
+
+        self.engine.read(
+            lambda t: t.preview(file_id, chunk_id), shown, self._preview_failed, latest="preview"
+        )
+
+    def _preview_failed(self, error: BaseException) -> None:
+        self.preview.clear(f"No preview: {error}")
+
+    def _load_similar(self, path: str) -> None:
+        self.engine.read(
+            lambda t: t.similar(path, 8),
+            lambda found: self._show_similar(path, found),
+            lambda error: self._similar_failed(path, error),
+            latest="similar",
+        )
+
+    def find_similar(self, path: str) -> None:
+        """Files similar to any file: indexed, or read and embedded now."""
+        self.similar_title.setText(f"Reading {os.path.basename(path)}…")
+        self.engine.read(
+            lambda t: t.similar_to_file(path, 8),
+            lambda found: self._show_similar(path, found),
+            lambda error: self._similar_failed(path, error),
+            latest="similar",
+        )
+
+    def _show_similar(self, path: str, found: list[Any]) -> None:
+        self.similar.set_results(found)
+        name = os.path.basename(path)
+        self.similar_title.setText(
+            f"Similar to {name}" if found else f"Nothing similar to {name} yet"
+        )
+        self.similar_title.setToolTip(path)
+
+    def _similar_failed(self, path: str, error: BaseException) -> None:
+        self.similar.set_results([])
+        self.similar_title.setText(f"Similar files: {error}")
+
+    def open_selected(self) -> None:
+        result = self.selected()
+        if result is not None:
+            system.open_file(result.path)
+
+    def reveal_selected(self) -> None:
+        result = self.selected()
+        if result is not None:
+            system.reveal_file(result.path)
+
+    def similar_to_selected(self) -> None:
+        result = self.selected()
+        if result is not None:
+            self.similar_list.setFocus()
+            self._load_similar(result.path)
+
+    def copy_path(self) -> None:
+        result = self.selected()
+        if result is not None:
+            QGuiApplication.clipboard().setText(result.path)
+
+    def _open_similar(self, index: QModelIndex) -> None:
+        result = self.similar.result(index.row())
+        if result is not None:
+            system.open_file(result.path)
+
+    def _context_menu(self, point: QPoint) -> None:
+        if self.selected() is None:
+            return
+        menu = QMenu(self)
+        for action in (self.open_action, self.reveal_action, self.similar_action):
+            menu.addAction(action)
+        menu.exec(self.list.viewport().mapToGlobal(point))
+
+    # -- keyboard --------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.box.setFocus()
+        self.search.box.selectAll()
+
+    def clear_search(self) -> None:
+        self.search.clear()
+        self.search.box.setFocus()
+
+    def _into_results(self) -> None:
+        if self.results.rowCount():
+            self.list.setFocus()
+            if not self.list.currentIndex().isValid():
+                self.list.setCurrentIndex(self.results.index(0))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QKeyEvent) and watched in (self.list, self.similar_list):
+            if event.type() != QEvent.Type.KeyPress:
+                return False
+            key, mods = event.key(), event.modifiers()
+            plain = (
+                mods == Qt.KeyboardModifier.NoModifier or mods == Qt.KeyboardModifier.KeypadModifier
+            )
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+                if watched is self.list:
+                    self.open_selected()
+                else:
+                    self._open_similar(self.similar_list.currentIndex())
+                return True
+            if (
+                key == Qt.Key.Key_Up
+                and watched is self.list
+                and self.list.currentIndex().row() <= 0
+            ):
+                self.focus_search()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- folders, failures, settings --------------------------------------------------
+
+    def add_folder(self, path: str) -> None:
+        self.status_text.setText(f"Adding {path}…")
+        self.engine.add_folder(path, on_error=lambda e: self._notice(f"Could not add {path}: {e}"))
+
+    def choose_folder(self) -> None:
+        start = self.empty.suggestion or os.path.expanduser("~")
+        path = QFileDialog.getExistingDirectory(self, "Add a folder to Trove", start)
+        if path:
+            self.add_folder(path)
+
+    def choose_similar(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Find files similar to…", os.path.expanduser("~")
+        )
+        if path:
+            self.find_similar(path)
+
+    def show_folders(self) -> None:
+        from desktop.folders import FoldersDialog
+
+        self._dialog("folders", lambda: FoldersDialog(self.engine, self))
+
+    def show_failures(self) -> None:
+        from desktop.failures import FailuresDialog
+
+        self._dialog("failures", lambda: FailuresDialog(self.engine, self))
+
+    def show_settings(self) -> None:
+        from desktop.settings_dialog import SettingsDialog, apply_from_dialog, ask_model_change
+
+        trove = self.engine.trove
+        if trove is None:
+            return
+        old = trove.settings
+        dialog = SettingsDialog(old, self)
+        if dialog.exec():
+            new = dialog.result_settings()
+            self.keep_running = new.keep_running
+            message = apply_from_dialog(
+                self.engine, old, new, lambda a, b: ask_model_change(self, a, b)
+            )
+            self.status_text.setText(message)
+
+    def _dialog(self, name: str, make: Any) -> None:
+        dialogs = self.__dict__.setdefault("_dialogs", {})
+        if name not in dialogs:
+            dialogs[name] = make()
+        dialog = dialogs[name]
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _load_folders(self) -> None:
+        self.engine.read(lambda t: [f.path for f in t.folders()], self._folders_loaded)
+
+    def _folders_loaded(self, paths: list[str]) -> None:
+        self.folders = paths
+        self.search.set_folders(paths)
+        self.pages.setCurrentIndex(1 if not paths else 0)
+        if paths:
+            self.focus_search()
+        self._count_files()
+
+    def _count_files(self) -> None:
+        def counted(states: dict[str, int]) -> None:
+            self.file_count = states.get("indexed", 0)
+            self.activity.set_failed(states.get("failed", 0))
+            if not self._query.text:
+                self._show_message()
+
+        self.engine.read(lambda t: t.status().states, counted, latest="counts")
+
+    def _pass_finished(self, batch: Any) -> None:
+        self.activity.pass_finished(batch)
+        self._count_files()
+
+    def _ready(self) -> None:
+        trove = self.engine.trove
+        self.keep_running = bool(trove and trove.settings.keep_running)
+        if self._query.text:
+            self.run_query(self._query)
+
+    def _failed(self, message: str) -> None:
+        self._show_message(f"Trove could not open its index or its model:\n{message}")
+
+    def _notice(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
+
+    # -- dropping a file: find similar ------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and os.path.isfile(urls[0].toLocalFile()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.find_similar(urls[0].toLocalFile())
+
+    # -- remembering the layout ------------------------------------------------------
+
+    def _restore(self) -> None:
+        state = load_state(self.state_path) if self.state_path else {}
+        geometry = state.get("geometry")
+        if not (
+            isinstance(geometry, str)
+            and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        ):
+            self.resize(1100, 720)
+        for key, splitter in (("split", self.split), ("side", self.side)):
+            saved = state.get(key)
+            if isinstance(saved, str):
+                splitter.restoreState(QByteArray.fromBase64(saved.encode()))
+
+    def save_layout(self) -> None:
+        if not self.state_path:
+            return
+        state = {
+            "geometry": _b64(self.saveGeometry()),
+            "split": _b64(self.split.saveState()),
+            "side": _b64(self.side.saveState()),
+        }
+        with contextlib.suppress(OSError):  # only the layout is lost
+            save_state(self.state_path, state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        if self.keep_running and self.isVisible() and _tray_available():
+            event.ignore()
+            self.hide()
+            return
+        event.accept()
+        self.quit_requested.emit()
+
+    def bring_up(self) -> None:
+        """Show, raise and put the cursor in the search box (tray, second launch)."""
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.focus_search()
+
+
+def _b64(data: QByteArray) -> str:
+    return bytes(data.toBase64().data()).decode()
+
+
+def _tray_available() -> bool:
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    return QApplication.instance() is not None and QSystemTrayIcon.isSystemTrayAvailable()
