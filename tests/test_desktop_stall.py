@@ -1,0 +1,78 @@
+"""The GUI thread never waits: a heartbeat timer on it must keep beating while a few
+hundred files are indexed with the real model and the results refresh as they arrive."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from tests.conftest import write
+from tests.desktop_support import running_app, wait_for
+
+pytestmark = pytest.mark.model
+
+BEAT_MS = 10
+MAX_STALL_S = 0.100
+FILES = 300
+
+TOPICS = (
+    "watering houseplants and repotting a fig",
+    "the quarterly budget of the marketing team",
+    "a trip to Lisbon with trams and custard tarts",
+    "tuning a bicycle derailleur before a race",
+    "the lease clause about rent increases",
+    "baking sourdough bread with a cold proof",
+)
+
+
+class Heartbeat:
+    """Records the longest gap between beats of a timer on the GUI thread."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.beats = 0
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(BEAT_MS)
+        self.timer.timeout.connect(self._beat)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last - BEAT_MS / 1000)
+        self._last = now
+        self.beats += 1
+
+
+def test_the_window_stays_responsive_while_indexing(
+    qtbot: QtBot, real_embedder: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    for i in range(FILES):
+        topic = TOPICS[i % len(TOPICS)]
+        body = f"Note {i} on {topic}. " + " ".join(f"{topic} detail {j}." for j in range(12))
+        write(folder, f"{i // 50:02}/note_{i:03}.md", f"# {topic.title()} {i}\n\n{body}\n")
+    with running_app(qtbot, real_embedder) as window:
+        heart = Heartbeat()
+        heart.start()
+        window.add_folder(str(folder))
+        window.search.box.setText("repotting a fig tree")
+        window.search.search_now()
+        wait_for(qtbot, lambda: window.file_count == FILES, 300_000)
+        heart.stop()
+        print(f"\nlongest GUI-thread stall while indexing {FILES} files: "
+              f"{heart.longest * 1000:.1f} ms over {heart.beats} beats")  # fmt: skip
+        assert heart.beats > 100  # the heartbeat really ran through the indexing
+        assert window.results.rowCount() > 0
+        assert heart.longest < MAX_STALL_S
