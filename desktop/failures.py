@@ -1,0 +1,214 @@
+"""The failures dialog: files Trove found but could not read, and why.
+
+It keeps its count current even while hidden, so the main window can show a "3 failed"
+badge from ``count_changed`` without opening it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from desktop import theme
+
+if TYPE_CHECKING:
+    from core.app import Trove
+    from desktop.engine import Engine
+
+# A big folder can fail hundreds of files in one pass; one read a second keeps up.
+REFRESH_THROTTLE_MS = 1000
+COLUMNS = ("Name", "Folder", "Category", "Reason")
+EMPTY_TEXT = "No failures: every file Trove found could be read."
+
+Failure = tuple[str, str, str]  # (path, category, reason), as core.app.Trove.failures
+
+
+def _read_failures(trove: Trove) -> list[Failure]:
+    return trove.failures()
+
+
+class FailuresDialog(QDialog):
+    count_changed = Signal(int)  # how many files failed, after every refresh that changes it
+
+    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._failures: list[Failure] = []
+        self._count: int | None = None
+        # A retry is "asked" until the writer has reset the failures, then "reading" until
+        # the pass that reads those files again has finished.
+        self._retry = ""
+        self._writable = True
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(REFRESH_THROTTLE_MS)
+        self._soon.timeout.connect(self.refresh)
+        self._build()
+        self._connect()
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.setWindowTitle("Files Trove could not read")
+        self.resize(820, 460)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Paths elide in the middle, where they differ least; reasons are sentences: they wrap.
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        for column, mode in enumerate(
+            (
+                QHeaderView.ResizeMode.Interactive,
+                QHeaderView.ResizeMode.Interactive,
+                QHeaderView.ResizeMode.ResizeToContents,
+                QHeaderView.ResizeMode.Stretch,
+            )
+        ):
+            header.setSectionResizeMode(column, mode)
+        self.table.setColumnWidth(0, 180)
+        self.table.setColumnWidth(1, 220)
+
+        self.empty = QLabel(EMPTY_TEXT, self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setEnabled(False)  # the disabled colour reads as a quiet hint
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.table)
+        self.pages.addWidget(self.empty)
+
+        self.retry_button = QPushButton(theme.icon("retry"), "Retry all", self)
+        self.retry_button.setToolTip("Read every failed file again, for example after fixing it")
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.retry_button)
+        bottom.addWidget(self.note, 1)
+        bottom.addWidget(close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages, 1)
+        layout.addLayout(bottom)
+        # Nothing is known until the first read answers: count_changed waits for it.
+        self.pages.setCurrentWidget(self.empty)
+        self._update_retry()
+
+    def _connect(self) -> None:
+        self.retry_button.clicked.connect(self.retry_all)
+        self._engine.ready.connect(self.refresh)
+        self._engine.file_failed.connect(self._refresh_soon)
+        self._engine.pass_finished.connect(self._pass_finished)
+        self._engine.writable.connect(self._set_writable)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def count(self) -> int:
+        return len(self._failures)
+
+    def failures(self) -> list[Failure]:
+        return list(self._failures)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._soon.stop()
+        self._engine.read(
+            _read_failures, self._show_failures, self._read_failed, latest="failures-dialog"
+        )
+
+    def _refresh_soon(self) -> None:
+        if not self._soon.isActive():
+            self._soon.start()
+
+    def _pass_finished(self) -> None:
+        if self._retry == "reading":
+            self._retry = ""
+            self.note.clear()
+        self._refresh_soon()
+
+    def _show_failures(self, failures: list[Failure]) -> None:
+        if not isValid(self):  # closed and deleted while the read ran
+            return
+        self._failures = failures
+        self.table.setRowCount(len(failures))
+        for row, failure in enumerate(failures):
+            self._fill_row(row, failure)
+        self.table.resizeRowsToContents()
+        self.pages.setCurrentWidget(self.table if failures else self.empty)
+        # Mid-retry the files are pending, not read: no success to announce yet.
+        self.empty.setText("Reading the files again…" if self._retry else EMPTY_TEXT)
+        self._update_retry()
+        if self._count != len(failures):
+            self._count = len(failures)
+            self.count_changed.emit(self._count)
+
+    def _fill_row(self, row: int, failure: Failure) -> None:
+        path, category, reason = failure
+        cells = (os.path.basename(path), os.path.dirname(path), category, reason)
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(path if column < 3 else f"{path}\n\n{reason}")
+            if column == 0:
+                item.setIcon(theme.icon("warning"))
+            self.table.setItem(row, column, item)
+
+    def _read_failed(self, error: BaseException) -> None:
+        if isValid(self):
+            self.note.setText(f"The list of failures could not be read: {error}")
+
+    # -- retrying ----------------------------------------------------------------------
+
+    def retry_all(self) -> None:
+        if not self._writable:
+            self.note.setText("Another Trove process is updating the index; retry from there.")
+            return
+        self._retry = "asked"
+        self._update_retry()
+        self.note.setText("Asking Trove to read the failed files again…")
+        self._engine.retry_failed(on_done=self._retried)
+
+    def _retried(self, count: int) -> None:
+        if not isValid(self):
+            return
+        if count == 0:
+            self._retry = ""
+            self.note.setText("Nothing to retry.")
+        else:
+            self._retry = "reading"
+            files = "file" if count == 1 else "files"
+            self.note.setText(f"Reading {count:,} {files} again…")
+        # The rows stay until that pass ends: an empty list now would claim a success.
+        self._update_retry()
+
+    def _set_writable(self, writable: bool) -> None:
+        self._writable = writable
+        self._update_retry()
+
+    def _update_retry(self) -> None:
+        self.retry_button.setEnabled(self._writable and bool(self._failures) and not self._retry)

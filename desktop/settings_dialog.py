@@ -1,0 +1,265 @@
+"""The settings dialog, and applying what it returns.
+
+The dialog shows a ``Settings`` and hands back a validated copy; it saves nothing.
+``apply_from_dialog`` is the one place that turns a new ``Settings`` into engine calls,
+so a model change is always confirmed and always goes through a re-embedding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import ConfigError
+from core.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from desktop.engine import Engine
+
+DEFAULT_MODEL_LABEL = "Default (all-MiniLM-L6-v2, bundled)"
+OTHER_MODEL_LABEL = "Other model…"
+DEVICE_LABELS = {
+    "auto": "Automatic",
+    "cpu": "CPU",
+    "cuda": "CUDA (NVIDIA)",
+    "mps": "MPS (Apple)",
+}
+MAX_RECONCILE_MINUTES = 24 * 60
+
+Confirm = Callable[[Settings, Settings], bool]  # (old, new) -> go ahead with the new model
+
+
+def model_label(model: str) -> str:
+    return "all-MiniLM-L6-v2 (bundled)" if model == DEFAULT_MODEL else model
+
+
+def choose_model_folder(parent: QWidget) -> str:
+    """Ask for a folder holding a model; "" when the person cancels."""
+    return QFileDialog.getExistingDirectory(parent, "Choose the folder of a model")
+
+
+def ask_model_change(parent: QWidget | None, old: Settings, new: Settings) -> bool:
+    """Whether to re-embed every file with the new model (nothing else changes models)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Change the language model?")
+    box.setText(
+        f"Re-embed every file with {model_label(new.model)}? "
+        "The current index keeps answering until the new one is ready."
+    )
+    box.setInformativeText(f"Trove now uses {model_label(old.model)}.")
+    go = box.addButton("Re-embed", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is go
+
+
+def apply_from_dialog(engine: Engine, old: Settings, new: Settings, confirm: Confirm) -> str:
+    """Save ``new`` and apply it; a new model only after ``confirm(old, new)``, by a
+    re-embedding.  Returns a one-line status for the person."""
+    if engine.trove is None:
+        return "Settings not saved: the index is not open yet"
+    if new == old:
+        return "Settings unchanged"
+    if new.model == old.model:
+        return _saved(engine.apply_settings(new))
+    kept = new.with_changes(model=old.model)
+    if not confirm(old, new):
+        # Saving the new model without re-embedding would leave an index the next
+        # start refuses (its vectors come from the old model).
+        return _saved(engine.apply_settings(kept), f"the model stays {model_label(old.model)}")
+    later = engine.apply_settings(kept)
+    engine.switch_model(new)
+    return _saved(later, f"building the index for {model_label(new.model)} in the background")
+
+
+def _saved(later: list[str], *notes: str) -> str:
+    parts = ["Settings saved", *notes]
+    if later:
+        names = " and ".join(later)
+        change = "change applies" if len(later) == 1 else "changes apply"
+        parts.append(f"the {names} {change} at the next start")
+    return "; ".join(parts)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        # A seam for tests: the Browse button's folder picker.
+        self.choose_directory: Callable[[QWidget], str] = choose_model_folder
+        self._build()
+        self._show(settings)
+        self._connect()
+        self._validate()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.setWindowTitle("Trove settings")
+        self.setMinimumWidth(640)
+        self.model = QComboBox(self)
+        self.model.addItems([DEFAULT_MODEL_LABEL, OTHER_MODEL_LABEL])
+        self.model_path = QLineEdit(self)
+        self.model_path.setPlaceholderText("A folder, or a model id like BAAI/bge-small-en-v1.5")
+        self.browse = QPushButton("Browse…", self)
+        other = QHBoxLayout()
+        other.addWidget(self.model_path, 1)
+        other.addWidget(self.browse)
+
+        self.device = QComboBox(self)
+        for value, label in DEVICE_LABELS.items():
+            self.device.addItem(label, value)
+        self.cores = QSpinBox(self)
+        self.cores.setSpecialValueText("all cores")
+        self.minutes = QSpinBox(self)
+        self.minutes.setRange(1, MAX_RECONCILE_MINUTES)
+        self.keep_running = QCheckBox(
+            "Keep watching in the system tray when the window is closed", self
+        )
+
+        form = QFormLayout()
+        form.addRow("Language model:", self.model)
+        form.addRow("", other)
+        form.addRow("", _hint("A new model re-reads every file; searches keep working."))
+        form.addRow("Run the model on:", _left(self.device))
+        form.addRow("", _hint("A device change applies at the next start."))
+        form.addRow("Indexing may use:", _left(self.cores))
+        form.addRow("Look at every folder in full every", _left(self.minutes))
+        form.addRow("", _hint("This finds changes the system did not report."))
+        form.addRow("", self.keep_running)
+
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: palette(bright-text);")
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+        layout.addSpacing(8)
+        layout.addWidget(self.buttons)
+
+    def _show(self, settings: Settings) -> None:
+        default = settings.model == DEFAULT_MODEL
+        self.model.setCurrentIndex(0 if default else 1)
+        self.model_path.setText("" if default else settings.model)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        # Settings copied from a bigger machine keep their number rather than being cut.
+        self.cores.setRange(0, max(os.cpu_count() or 1, settings.index_cores))
+        self.cores.setValue(settings.index_cores)
+        self.minutes.setValue(round(settings.reconcile_minutes))
+        # The spin box holds whole minutes: an untouched fractional value is kept as is.
+        self._shown_minutes = self.minutes.value()
+        self.keep_running.setChecked(settings.keep_running)
+        self._plurals()
+
+    def _connect(self) -> None:
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.browse.clicked.connect(self._browse)
+        self.model.currentIndexChanged.connect(self._validate)
+        self.model_path.textChanged.connect(self._validate)
+        self.device.currentIndexChanged.connect(self._validate)
+        self.cores.valueChanged.connect(self._changed)
+        self.minutes.valueChanged.connect(self._changed)
+        self.keep_running.toggled.connect(self._validate)
+
+    # -- behaviour ---------------------------------------------------------------------
+
+    def result_settings(self) -> Settings:
+        """The settings as shown; raises ConfigError if they cannot be used."""
+        minutes = float(self.minutes.value())
+        if self.minutes.value() == self._shown_minutes:
+            minutes = self._settings.reconcile_minutes
+        return self._settings.with_changes(
+            model=self._model(),
+            device=str(self.device.currentData()),
+            index_cores=self.cores.value(),
+            reconcile_minutes=minutes,
+            keep_running=self.keep_running.isChecked(),
+        )
+
+    def _model(self) -> str:
+        if self.model.currentIndex() == 0:
+            return DEFAULT_MODEL
+        text = self.model_path.text().strip()
+        if not text:
+            raise ConfigError("Enter a model: the folder that holds it, or its id")
+        folder = os.path.expanduser(text)
+        # An id ("org/name") is not checked here: only the model loader can tell.
+        if (os.path.isabs(folder) or text.startswith((".", "~"))) and not os.path.isdir(folder):
+            raise ConfigError(f"There is no folder at {text}")
+        return text
+
+    def _browse(self) -> None:
+        folder = self.choose_directory(self)
+        if folder:
+            self.model.setCurrentIndex(1)
+            self.model_path.setText(folder)
+
+    def _changed(self) -> None:
+        self._plurals()
+        self._validate()
+
+    def _plurals(self) -> None:
+        self.cores.setSuffix(" core" if self.cores.value() == 1 else " cores")
+        self.minutes.setSuffix(" minute" if self.minutes.value() == 1 else " minutes")
+
+    def _validate(self) -> None:
+        # Browse stays enabled: choosing a folder is a way of choosing "Other model".
+        self.model_path.setEnabled(self.model.currentIndex() == 1)
+        try:
+            self.result_settings()
+        except ConfigError as error:
+            self.error.setText(str(error))
+            self.error.show()
+            ok = False
+        else:
+            self.error.hide()
+            ok = True
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def accept(self) -> None:
+        try:
+            self.result_settings()
+        except ConfigError:
+            return  # OK is disabled then; Enter in a field must not get past it either
+        super().accept()
+
+
+def _left(field: QWidget) -> QHBoxLayout:
+    """A short field at its own width: a spin box as wide as the dialog reads oddly."""
+    field.setMinimumWidth(180)
+    row = QHBoxLayout()
+    row.addWidget(field)
+    row.addStretch(1)
+    return row
+
+
+def _hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setEnabled(False)  # the disabled colour reads as a quiet hint
+    label.setWordWrap(True)
+    return label
