@@ -87,18 +87,30 @@ class Engine(QObject):
         self.status.emit("Opening the index…")
         self.reads.run(self._open, self._opened, self._failed)
 
-    def _open(self) -> str | None:
+    def _open(self) -> None:
         from core.app import Trove
-        from core.errors import IndexLocked
         from core.paths import Locations
-        from core.watch.watcher import Watcher, WatchOptions
 
         locations = self._locations or Locations.from_environment()
         trove = Trove.open(locations, embedder=self._embedder)
         self.trove, self._reader = trove, trove.reader()
-        watcher = Watcher(
-            trove, WatchOptions(reconcile_every_s=trove.settings.reconcile_minutes * 60)
-        )
+
+    def _opened(self, _: None) -> None:
+        self.folders_changed.emit()
+        self.status.emit("Loading the language model…")
+        self.reads.run(self._load_model, self._loaded, self._failed)
+
+    def _load_model(self) -> str | None:
+        """Load the model, then start watching: the watcher's first pass would only wait
+        for the model, and meanwhile slow its loading down."""
+        from core.errors import IndexLocked
+        from core.watch.watcher import Watcher, WatchOptions
+
+        trove = self.trove
+        assert trove is not None
+        trove.embedder.embed_query("warm up")
+        minutes = trove.settings.reconcile_minutes
+        watcher = Watcher(trove, WatchOptions(reconcile_every_s=minutes * 60))
         try:
             watcher.start(self._on_event)
         except IndexLocked as exc:
@@ -106,20 +118,11 @@ class Engine(QObject):
         self._watcher = watcher
         return None
 
-    def _opened(self, locked: str | None) -> None:
+    def _loaded(self, locked: str | None) -> None:
+        self.is_ready = True
         self.writable.emit(locked is None)
         if locked:
             self.notice.emit(f"Search only: {locked}")
-        self.folders_changed.emit()
-        self.status.emit("Loading the language model…")
-        self.reads.run(self._load_model, lambda _: self._loaded(), self._failed)
-
-    def _load_model(self) -> None:
-        assert self.trove is not None
-        self.trove.embedder.embed_query("warm up")
-
-    def _loaded(self) -> None:
-        self.is_ready = True
         self.status.emit("Ready")
         self.ready.emit()
 

@@ -8,6 +8,7 @@ start-up benchmark reads them).
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ PROBE = "TROVE_STARTUP_PROBE"
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
+    options, _ = _parser().parse_known_args(args[1:])
     app = QApplication.instance() or QApplication(args)
     assert isinstance(app, QApplication)
     app.setApplicationName("Trove")
@@ -35,8 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     _probe("window shown")
     QTimer.singleShot(0, engine.start)
+    if options.search:
+        window.search.box.setText(options.search)
+        window.search.search_now()
     app.aboutToQuit.connect(lambda: _stop(window, engine))
     return app.exec()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trove-desktop", description="The Trove window.")
+    parser.add_argument("--search", metavar="TEXT", help="open with TEXT searched for")
+    return parser
 
 
 def build(engine: Engine) -> MainWindow:

@@ -450,6 +450,12 @@ class MainWindow(QMainWindow):
     def _count_files(self) -> None:
         def counted(states: dict[str, int]) -> None:
             self.file_count = states.get("indexed", 0)
+            folders = len(self.folders or [])
+            if folders and self.engine.is_ready:
+                plural = "s" if folders != 1 else ""
+                self.status_text.setText(
+                    f"Watching {folders} folder{plural} · {self.file_count:,} files indexed"
+                )
             self.activity.set_failed(states.get("failed", 0))
             if not self._query.text:
                 self._show_message()

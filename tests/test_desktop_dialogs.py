@@ -3,16 +3,13 @@ widgets, a real SQLite index (with the fake model) and real files in temporary f
 
 from __future__ import annotations
 
-import ctypes
 import io
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialogButtonBox, QSystemTrayIcon, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -28,29 +25,6 @@ from tests.fakes import FakeEmbedder
 
 T = TypeVar("T")
 WAIT_MS = 30_000  # indexing spawns an extraction process: generous on a slow machine
-
-
-def _pyside_drops_references() -> bool:
-    """Whether this PySide6 hands back None and True without taking a reference.
-
-    PySide6 6.12 does so on CPython 3.11 (where these singletons are not yet immortal):
-    every void Qt call from Python costs None one reference and every ``emit`` costs True
-    one, so a few thousand calls later the interpreter aborts ("none_dealloc",
-    "bool_dealloc"), usually while exiting.  The real fix is a PySide6 without the bug
-    or Python 3.12+; this probe makes the workaround below disappear with it.
-    """
-    probe = QObject()
-    before = sys.getrefcount(None), sys.getrefcount(True)
-    probe.setObjectName("probe")
-    probe.objectNameChanged.emit("probe")
-    return (sys.getrefcount(None), sys.getrefcount(True)) < before
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _survive_pyside_refcount_bug() -> None:
-    if sys.version_info < (3, 12) and _pyside_drops_references():
-        for singleton in (None, True, False):  # ob_refcnt is an object's first field
-            ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 30
 
 
 @pytest.fixture

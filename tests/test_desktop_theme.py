@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -211,3 +212,16 @@ def test_match_colors_are_readable_and_stand_out(
     )
     assert distance**0.5 > 80
     assert is_dark(palette) == (luminance(background) < luminance(text))
+
+
+def test_qt_calls_do_not_drop_references_to_none_or_true(qapp: QApplication) -> None:
+    """PySide6 6.12.0 on Python 3.11 takes a reference off None on every void call and off
+    True on every emit; a few thousand calls later the interpreter aborts.  pyproject
+    excludes that release; this catches any other with the same bug."""
+    label = QLabel()
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for i in range(2000):
+        label.setText(str(i))
+        label.objectNameChanged.emit("x")
+    assert sys.getrefcount(None) > none_before - 100
+    assert sys.getrefcount(True) > true_before - 100

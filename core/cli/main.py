@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=cmd_doctor)
 
     gui = commands.add_parser("gui", help="open the Trove window")
+    gui.add_argument("--search", metavar="TEXT", help="open with TEXT searched for")
     gui.set_defaults(handler=cmd_gui)
     return parser
 
@@ -178,7 +179,7 @@ def cmd_gui(args: argparse.Namespace, out: IO[str]) -> int:
     if not found:
         raise ConfigError("the desktop app is not installed (reinstall Trove)")
     start: Callable[[list[str]], int] = next(iter(found)).load()
-    return start(["trove"])
+    return start(["trove", *(["--search", args.search] if args.search else [])])
 
 
 def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
