@@ -37,6 +37,8 @@ from core.watch.observers import FolderWatches
 # How often folders are checked for going offline, coming back, or a dead watch.
 HEALTH_EVERY_S = 2.0
 
+# In the pending roots: every folder (expanded on the loop's thread, which owns the index).
+ALL_FOLDERS = "\0all"
 T = TypeVar("T")
 _Call = tuple[Callable[[], Any], Future[Any]]
 
@@ -135,12 +137,12 @@ class Watcher:
     def resume(self) -> None:
         if self._paused:
             self._paused = False
-            self._pending.add([f.path for f in self.trove.folders()], "resumed")
+            self._pending.add([ALL_FOLDERS], "resumed")
             self._wake()
 
     def reconcile(self, roots: list[str] | None = None, reason: str = "requested") -> None:
         """Look at these folders (default: all) in full on the next turn of the loop."""
-        self._pending.add(roots or [f.path for f in self.trove.folders()], reason)
+        self._pending.add(roots or [ALL_FOLDERS], reason)
         self._wake()
 
     def set_reconcile_every(self, seconds: float) -> None:
@@ -225,7 +227,7 @@ class Watcher:
                 self._nudge.wait(0.5)
                 self._nudge.clear()
                 continue
-            for reason, roots in _by_reason(self._pending.take()).items():
+            for reason, roots in _by_reason(self._expand(self._pending.take())).items():
                 yield from self._pass(indexer, roots, reason, self._pass_cancel)
             paths = self.changes.take(timeout=min(0.5, HEALTH_EVERY_S))
             if paths and not self._pass_cancel.cancelled:
@@ -312,8 +314,17 @@ class Watcher:
 
     def _overflowed(self) -> None:
         """Called on a watchdog thread: events were lost, so look at everything again."""
-        self._pending.add([f.path for f in self.trove.folders()], "overflow")
+        self._pending.add([ALL_FOLDERS], "overflow")
         self.changes.wake()
+
+    def _expand(self, roots: dict[str, str]) -> dict[str, str]:
+        """Replace the "every folder" mark with the folders.  Only the loop's thread may
+        read the index: other threads (watchdog's, the app's) just leave the mark."""
+        reason = roots.pop(ALL_FOLDERS, None)
+        if reason is not None:
+            for folder in self.trove.folders():
+                roots.setdefault(folder.path, reason)
+        return roots
 
     def _polls(self, folder: Folder) -> bool:
         wanted = {os.path.realpath(os.path.expanduser(p)) for p in self.options.poll}
