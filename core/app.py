@@ -170,10 +170,10 @@ class Trove:
         cores = self.settings.index_cores or os.cpu_count() or 2
         return max(1, min(4, cores - 1))
 
-    def extraction_pool(self) -> ExtractionPool:
+    def extraction_pool(self, workers: int | None = None) -> ExtractionPool:
         """Worker processes that read files, with the settings' time and memory limits."""
         return ExtractionPool(
-            workers=self.extraction_workers(),
+            workers=workers or self.extraction_workers(),
             timeout_s=self.settings.extract_timeout_s,
             memory_mb=self.settings.extract_memory_mb,
             max_bytes=self.settings.max_file_mb * 1024 * 1024,
@@ -220,12 +220,7 @@ class Trove:
         if self.registry.kind_of(Path(real)) is None:
             raise ConfigError(f"Trove does not read files like {os.path.basename(real)}")
         # A file from anywhere may be hostile: read it in a worker process, with limits.
-        with ExtractionPool(
-            workers=1,
-            timeout_s=self.settings.extract_timeout_s,
-            memory_mb=self.settings.extract_memory_mb,
-            max_bytes=self.settings.max_file_mb * 1024 * 1024,
-        ) as pool:
+        with self.extraction_pool(workers=1) as pool:
             document = pool.extract(Path(real))
         *_, inputs = prepare_passages(
             document,

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop import theme
+from desktop.widgets import Throttle, read_only_table
 
 if TYPE_CHECKING:
     from core.app import Trove
@@ -57,10 +56,7 @@ class FailuresDialog(QDialog):
         # the pass that reads those files again has finished.
         self._retry = ""
         self._writable = True
-        self._soon = QTimer(self)
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(REFRESH_THROTTLE_MS)
-        self._soon.timeout.connect(self.refresh)
+        self._soon = Throttle(REFRESH_THROTTLE_MS, self.refresh, self)
         self._build()
         self._connect()
         self.refresh()
@@ -70,14 +66,8 @@ class FailuresDialog(QDialog):
     def _build(self) -> None:
         self.setWindowTitle("Files Trove could not read")
         self.resize(820, 460)
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        # Paths elide in the middle, where they differ least; reasons are sentences: they wrap.
-        self.table.setWordWrap(True)
-        self.table.verticalHeader().hide()
+        self.table = read_only_table(COLUMNS, self)
+        self.table.setWordWrap(True)  # reasons are sentences: they wrap
         header = self.table.horizontalHeader()
         for column, mode in enumerate(
             (
@@ -120,7 +110,7 @@ class FailuresDialog(QDialog):
     def _connect(self) -> None:
         self.retry_button.clicked.connect(self.retry_all)
         self._engine.ready.connect(self.refresh)
-        self._engine.file_failed.connect(self._refresh_soon)
+        self._engine.file_failed.connect(self._soon.soon)
         self._engine.pass_finished.connect(self._pass_finished)
         self._engine.writable.connect(self._set_writable)
 
@@ -137,20 +127,16 @@ class FailuresDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self._soon.stop()
+        self._soon.cancel()
         self._engine.read(
             _read_failures, self._show_failures, self._read_failed, latest="failures-dialog"
         )
-
-    def _refresh_soon(self) -> None:
-        if not self._soon.isActive():
-            self._soon.start()
 
     def _pass_finished(self) -> None:
         if self._retry == "reading":
             self._retry = ""
             self.note.clear()
-        self._refresh_soon()
+        self._soon.soon()
 
     def _show_failures(self, failures: list[Failure]) -> None:
         if not isValid(self):  # closed and deleted while the read ran

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop import theme
+from desktop.widgets import Throttle, read_only_table
 
 if TYPE_CHECKING:
     from core.app import Trove
@@ -114,10 +114,7 @@ class FoldersDialog(QDialog):
         # Seams for tests (and for a platform that wants another picker): plain callables.
         self.choose_directory: Callable[[QWidget], str] = choose_directory
         self.confirm_remove: Callable[[QWidget, str], bool] = confirm_remove
-        self._soon = QTimer(self)
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(REFRESH_THROTTLE_MS)
-        self._soon.timeout.connect(self.refresh)
+        self._soon = Throttle(REFRESH_THROTTLE_MS, self.refresh, self)
         self._build()
         self._connect()
 
@@ -126,13 +123,8 @@ class FoldersDialog(QDialog):
     def _build(self) -> None:
         self.setWindowTitle("Watched folders")
         self.resize(720, 520)
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = read_only_table(COLUMNS, self)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
@@ -184,9 +176,9 @@ class FoldersDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.patterns.textChanged.connect(self._patterns_edited)
         self._engine.folders_changed.connect(self.refresh)
-        self._engine.index_changed.connect(self._refresh_soon)
+        self._engine.index_changed.connect(self._soon.soon)
         # A pass that only failed files writes no passages, so index_changed stays quiet.
-        self._engine.pass_finished.connect(self._refresh_soon)
+        self._engine.pass_finished.connect(self._soon.soon)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -195,15 +187,11 @@ class FoldersDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self._soon.stop()
+        self._soon.cancel()
         if self.isVisible():  # a hidden dialog catches up when it is shown again
             self._engine.read(
                 _read_folders, self._show_rows, self._show_error, latest="folders-dialog"
             )
-
-    def _refresh_soon(self) -> None:
-        if not self._soon.isActive():
-            self._soon.start()
 
     def _show_rows(self, rows: list[FolderRow]) -> None:
         if not isValid(self):  # closed and deleted while the read ran

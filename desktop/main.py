@@ -71,7 +71,7 @@ def _tray(window: MainWindow, engine: Engine) -> None:
         tray.search_requested.connect(window.bring_up)
         tray.quit_requested.connect(QApplication.quit)
         tray.show()
-    window.__dict__["tray"] = tray
+    window.tray = tray
 
 
 def _stop(window: MainWindow, engine: Engine) -> None:

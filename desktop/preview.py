@@ -7,6 +7,7 @@ passage: laying out megabytes on the GUI thread would freeze the window.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from typing import Any
@@ -57,7 +58,7 @@ class PreviewPane(QWidget):
         text = text.replace("\r", " ")
         name = os.path.basename(preview.path)
         cut = " (part of a long text)" if offset or len(preview.text) > MAX_CHARS else ""
-        self.title.setText(f"<b>{_escape(name)}</b>  {_escape(location)}{cut}")
+        self.title.setText(f"<b>{html.escape(name)}</b>  {html.escape(location)}{cut}")
         self.title.setToolTip(preview.path)
         self.text.setPlainText(text)
         self.passage = (start, end)
@@ -111,7 +112,3 @@ class _Utf16:
         if self._plain:
             return index
         return len(self._text[:index].encode("utf-16-le")) // 2
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

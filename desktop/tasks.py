@@ -28,6 +28,7 @@ class Tasks(QObject):
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._closed = False
         self._settled.connect(self._call, Qt.ConnectionType.QueuedConnection)
 
     def run(
@@ -36,7 +37,12 @@ class Tasks(QObject):
         on_done: Callable[[T], None] | None = None,
         on_error: OnError | None = None,
     ) -> Future[T]:
-        """Run ``job`` on this thread after the jobs already queued."""
+        """Run ``job`` on this thread after the jobs already queued.  After ``shutdown``
+        (the app is closing, while a timer may still fire) the job is dropped."""
+        if self._closed:
+            dropped: Future[T] = Future()
+            dropped.cancel()
+            return dropped
         future = self._executor.submit(job)
         self.follow(future, on_done, on_error)
         return future
@@ -65,6 +71,7 @@ class Tasks(QObject):
         future.add_done_callback(settled)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
     def _call(self, callback: Callable[[], None]) -> None:

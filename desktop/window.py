@@ -10,7 +10,7 @@ import contextlib
 import os
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -42,6 +42,7 @@ from desktop.preview import PreviewPane
 from desktop.results import ResultDelegate, ResultsModel
 from desktop.searchbar import SearchBar
 from desktop.state import load_state, save_state
+from desktop.widgets import Throttle
 
 # After the index changes, results are searched again at most this often.
 REFRESH_MS = 1500
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.folders: list[str] | None = None  # None: not known yet
         self.file_count = 0
         self._query = Query("")
+        self._dialogs: dict[str, QWidget] = {}  # made on first use, then shown again
+        self.tray: QObject | None = None
         self._build()
         self._connect()
         self._restore()
@@ -128,10 +131,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.activity)
         self._actions()
-        self._refresh = QTimer(self)
-        self._refresh.setSingleShot(True)
-        self._refresh.setInterval(REFRESH_MS)
-        self._refresh.timeout.connect(self._refresh_now)
+        self._refresh = Throttle(REFRESH_MS, self._refresh_now, self)
         self._show_message()
         for view in (self.list, self.similar_list):
             view.installEventFilter(self)
@@ -236,8 +236,7 @@ class MainWindow(QMainWindow):
         self.result_stack.setCurrentWidget(self.message)
 
     def _index_changed(self) -> None:
-        if not self._refresh.isActive():
-            self._refresh.start()
+        self._refresh.soon()
 
     def _refresh_now(self) -> None:
         self._count_files()
@@ -279,23 +278,19 @@ class MainWindow(QMainWindow):
     def _preview_failed(self, error: BaseException) -> None:
         self.preview.clear(f"No preview: {error}")
 
-    def _load_similar(self, path: str) -> None:
+    def _load_similar(self, path: str, *, any_file: bool = False) -> None:
+        """Files similar to an indexed file or (``any_file``) to one read and embedded now."""
         self.engine.read(
-            lambda t: t.similar(path, 8),
+            lambda t: t.similar_to_file(path, 8) if any_file else t.similar(path, 8),
             lambda found: self._show_similar(path, found),
             lambda error: self._similar_failed(path, error),
             latest="similar",
         )
 
     def find_similar(self, path: str) -> None:
-        """Files similar to any file: indexed, or read and embedded now."""
+        """Files similar to any file, dropped on the window or chosen in a dialog."""
         self.similar_title.setText(f"Reading {os.path.basename(path)}…")
-        self.engine.read(
-            lambda t: t.similar_to_file(path, 8),
-            lambda found: self._show_similar(path, found),
-            lambda error: self._similar_failed(path, error),
-            latest="similar",
-        )
+        self._load_similar(path, any_file=True)
 
     def _show_similar(self, path: str, found: list[Any]) -> None:
         self.similar.set_results(found)
@@ -428,10 +423,9 @@ class MainWindow(QMainWindow):
             self.status_text.setText(message)
 
     def _dialog(self, name: str, make: Any) -> None:
-        dialogs = self.__dict__.setdefault("_dialogs", {})
-        if name not in dialogs:
-            dialogs[name] = make()
-        dialog = dialogs[name]
+        if name not in self._dialogs:
+            self._dialogs[name] = make()
+        dialog = self._dialogs[name]
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()

@@ -3,7 +3,6 @@ main window, and a clean shutdown however the test ends."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -52,26 +51,3 @@ def search(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 30_000) -
 
 def wait_for(qtbot: QtBot, condition: Callable[[], bool], timeout: int = 60_000) -> None:
     qtbot.waitUntil(condition, timeout=timeout)
-
-
-class SlowEmbedder:
-    """Wraps an embedder and takes ``delay_s`` per batch it embeds: indexing that lasts
-    long enough to pause it in the middle, without a real model."""
-
-    def __init__(self, inner: Any, delay_s: float) -> None:
-        self.inner = inner
-        self.delay_s = delay_s
-        self.model_id = inner.model_id
-        self.dimension = inner.dimension
-        self.max_tokens = inner.max_tokens
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = self.inner.token_spans(text)
-        return spans
-
-    def embed_documents(self, texts: Any) -> Any:
-        time.sleep(self.delay_s)
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> Any:
-        return self.inner.embed_query(text)

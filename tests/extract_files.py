@@ -15,17 +15,17 @@ MB = 1024 * 1024
 LIMIT = 50 * MB
 
 
-def extract(registry: Registry, path: Path) -> Document:
-    document = registry.extract(path, LIMIT)
+def extract(registry: Registry, path: Path, max_bytes: int = LIMIT) -> Document:
+    document = registry.extract(path, max_bytes)
     for piece in document.pieces:
         assert piece.text.strip()
         assert len(piece.text) <= MAX_PIECE_CHARS
     return document
 
 
-def failure(registry: Registry, path: Path) -> ExtractionFailed:
+def failure(registry: Registry, path: Path, max_bytes: int = LIMIT) -> ExtractionFailed:
     with pytest.raises(ExtractionFailed) as caught:
-        registry.extract(path, LIMIT)
+        registry.extract(path, max_bytes)
     return caught.value
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,3 +59,21 @@ class FakeEmbedder:
             vector[bucket % self._dimension] += 1.0
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm else vector + 1.0 / np.sqrt(self._dimension)
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Takes ``delay_s`` per batch, and waits at a gate a test can close: indexing that
+    lasts long enough to pause it in the middle of a pass."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()  # set once a batch has reached the model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.entered.set()
+        self.gate.wait()
+        time.sleep(self.delay_s)
+        return super().embed_documents(texts)

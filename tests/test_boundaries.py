@@ -51,3 +51,18 @@ def test_importing_the_core_loads_neither_qt_nor_torch() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_window_can_appear_before_numpy_sqlite_or_torch_load() -> None:
+    """The desktop modules the window needs import none of the core's heavy parts: those
+    load on the engine's threads once the window is up."""
+    probe = (
+        "import sys, desktop.main\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'numpy', 'apsw')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == ""

@@ -172,7 +172,7 @@ def test_typing_survives_a_refresh_of_the_counts(qtbot: QtBot, engine: Engine, d
     dialog.patterns.setPlainText("drafts/")
     with qtbot.waitSignal(engine.folders_changed, timeout=WAIT_MS):
         engine.add_folder(str(docs))  # already watched: only announces a change
-    qtbot.waitUntil(lambda: not dialog._soon.isActive(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog._soon.pending, timeout=WAIT_MS)
     read_now(qtbot, engine, lambda t: None)  # the dialog's own read has been answered
     assert dialog.patterns.toPlainText() == "drafts/"
     assert dialog.save_patterns.isEnabled()
@@ -414,3 +414,14 @@ def test_tray_shows_only_where_there_is_a_tray(tray: Tray) -> None:
     tray.show()
     assert tray.icon.isVisible() == Tray.available()
     assert not tray.icon.icon().isNull()
+
+
+def test_work_asked_for_after_shutdown_is_dropped(qtbot: QtBot) -> None:
+    from desktop.tasks import Tasks
+
+    tasks = Tasks("trove-test")
+    ran: list[int] = []
+    assert tasks.run(lambda: ran.append(1)).result(timeout=5) is None
+    tasks.shutdown()
+    late = tasks.run(lambda: ran.append(2))  # a timer firing while the app closes
+    assert late.cancelled() and ran == [1]

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop import system
 from tests.conftest import SAMPLE, write
-from tests.desktop_support import SlowEmbedder, running_app, search, wait_for
-from tests.fakes import FakeEmbedder
+from tests.desktop_support import running_app, search, wait_for
+from tests.fakes import FakeEmbedder, SlowEmbedder
 
 pytestmark = pytest.mark.model
 
@@ -172,7 +172,7 @@ def test_pause_stops_indexing_and_resume_finishes_it(qtbot: QtBot, tmp_path: Pat
     folder = tmp_path / "many"
     for i in range(120):
         write(folder, f"note_{i:03}.txt", f"Note number {i} about topic {i % 7}.")
-    slow = SlowEmbedder(FakeEmbedder(), delay_s=0.25)  # 4 files a batch: 7.5 s in all
+    slow = SlowEmbedder(delay_s=0.25)  # 4 files a batch: 7.5 s in all
     with running_app(qtbot, slow, commit_every=4) as window:
         engine = window.engine
         passes: list[Any] = []

@@ -9,28 +9,12 @@ from pathlib import Path
 import pytest
 
 import core.extract
-from core.errors import ExtractionFailed
 from core.extract import Category, Document, Piece, Registry
 from core.extract.pieces import MAX_PIECE_CHARS
+from tests.extract_files import extract, failure, full_text
 
-MB = 1024 * 1024
 # The signature of OLE compound files: Office 97-2003 documents.
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-LIMIT = 50 * MB
-
-
-def extract(registry: Registry, path: Path, max_bytes: int = LIMIT) -> Document:
-    return registry.extract(path, max_bytes)
-
-
-def failure(registry: Registry, path: Path, max_bytes: int = LIMIT) -> ExtractionFailed:
-    with pytest.raises(ExtractionFailed) as caught:
-        registry.extract(path, max_bytes)
-    return caught.value
-
-
-def full_text(document: Document) -> str:
-    return "\n".join(piece.text for piece in document.pieces)
 
 
 # ---------------------------------------------------------------- public API

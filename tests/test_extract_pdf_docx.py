@@ -9,27 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import ExtractionFailed
-from core.extract import Category, Document, Registry
+from core.extract import Category, Registry
 from core.extract.archive import ZipLimits
 from core.extract.docx import DocxExtractor
-
-MB = 1024 * 1024
-LIMIT = 50 * MB
-
-
-def extract(registry: Registry, path: Path, max_bytes: int = LIMIT) -> Document:
-    return registry.extract(path, max_bytes)
-
-
-def failure(registry: Registry, path: Path, max_bytes: int = LIMIT) -> ExtractionFailed:
-    with pytest.raises(ExtractionFailed) as caught:
-        registry.extract(path, max_bytes)
-    return caught.value
-
-
-def full_text(document: Document) -> str:
-    return "\n".join(piece.text for piece in document.pieces)
-
+from tests.extract_files import MB, extract, failure
 
 # ---------------------------------------------------------------- hand-made files
 

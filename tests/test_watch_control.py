@@ -13,32 +13,17 @@ from core.app import Trove
 from core.errors import ConfigError
 from core.watch.watcher import Batch, Watcher, WatchEvent, WatchOptions
 from tests.conftest import open_trove, write
-from tests.fakes import FakeEmbedder
+from tests.fakes import SlowEmbedder
 from tests.test_watch import wait_for
 
 
-class Slow(FakeEmbedder):
-    """Takes a while per batch, so a pass can be paused in its middle."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.gate.set()
-        self.entered = threading.Event()
-
-    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
-        self.entered.set()
-        self.gate.wait()
-        return super().embed_documents(texts)
+@pytest.fixture
+def embedder() -> SlowEmbedder:
+    return SlowEmbedder()
 
 
 @pytest.fixture
-def embedder() -> Slow:
-    return Slow()
-
-
-@pytest.fixture
-def running(embedder: Slow) -> Iterator[tuple[Trove, Watcher, list[WatchEvent]]]:
+def running(embedder: SlowEmbedder) -> Iterator[tuple[Trove, Watcher, list[WatchEvent]]]:
     trove = open_trove(embedder, commit_every=2)
     watcher = Watcher(trove, WatchOptions(quiet_s=0.2))
     events: list[WatchEvent] = []
@@ -82,7 +67,7 @@ def test_a_folder_added_while_running_is_indexed_and_watched(running, tmp_path: 
 
 def test_pause_holds_indexing_and_resume_catches_up(
     running,  # type: ignore[no-untyped-def]
-    embedder: Slow,
+    embedder: SlowEmbedder,
     tmp_path: Path,
 ) -> None:
     trove, watcher, events = running

@@ -239,7 +239,7 @@ class Watcher:
             next_reconcile = min(next_reconcile, now + self.options.reconcile_every_s)
             if now >= next_reconcile:
                 next_reconcile = now + self.options.reconcile_every_s
-                self._pending.add([f.path for f in self.trove.folders()], "periodic")
+                self._pending.add([ALL_FOLDERS], "periodic")
 
     def _run_calls(self) -> bool:
         """Run what ``submit`` queued; whether anything ran."""
