@@ -80,6 +80,13 @@ class Terms:
         kept = tuple(dict.fromkeys(repeats))
         return QueryTerms(kept, repeats, {w: stems[w] for w in kept}, identifiers)
 
+    def document_stems(self, text: str) -> set[str]:
+        """The stems ``text`` puts in the keyword index (no offsets: cheaper)."""
+        tokens = self._tokenizer(
+            text.encode("utf-8"), apsw.FTS5_TOKENIZE_DOCUMENT, None, include_offsets=False
+        )
+        return {str(t[0]) for t in tokens}
+
     def positions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, stem) of every token, as character offsets into ``text``."""
         data = text.encode("utf-8")

@@ -148,3 +148,21 @@ def test_a_common_number_is_not_treated_as_an_identifier(
     results = trove.search("vegetable garden 2024", 3)
     assert os.path.basename(results[0].path) == "garden.txt"
     assert all(r.score < 1.0 for r in results)  # no file got the identifier bonus
+
+
+def test_a_file_borrows_score_from_its_nearest_neighbours_in_meaning(
+    everyday: tuple[Trove, Path],
+) -> None:
+    """Score regularisation: a file alike in content to a strong match is lifted a little;
+    an unrelated file is not, and a share of zero leaves every score as it was."""
+    trove, _ = everyday
+    ids = dict(trove.store.conn.execute("SELECT name, id FROM files"))
+    scores = dict.fromkeys(ids.values(), 0.0)
+    scores[ids["lease_agreement_clause.txt"]] = 1.0
+    nearest_one = Searcher(trove.store, trove.embedder, Weights(neighbourhood=0.1, neighbours=1))
+    blended = nearest_one._regularise(scores)
+    assert blended[ids["letter_to_landlord_roof.txt"]] == pytest.approx(0.1)
+    assert blended[ids["sourdough_recipe.md"]] == 0.0
+    assert blended[ids["lease_agreement_clause.txt"]] == pytest.approx(0.9)
+    off = Searcher(trove.store, trove.embedder, Weights(neighbourhood=0.0))
+    assert off._regularise(scores) == scores
