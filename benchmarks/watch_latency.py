@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.burst import change_randomly, write_words
 from core.app import Trove
 from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.indexer import file_digest
@@ -88,10 +89,9 @@ def latency(base: Path, embedder: Embedder, edits: int) -> None:
 def burst(base: Path, embedder: Embedder, operations: int = 2_000) -> None:
     roots = [base / "burst-a", base / "burst-b"]
     rng = random.Random(2)
-    files: list[Path] = []
     for root in roots:
         for number in range(150):
-            files.append(_write(root / f"d{number % 10}" / f"seed{number}.txt", rng))
+            write_words(root / f"d{number % 10}" / f"seed{number}.txt", rng, VOCABULARY)
     watched, reader = open_trove(base / "home-b", embedder), open_trove(base / "home-b", embedder)
     for root in roots:
         watched.add_folder(root)
@@ -100,8 +100,7 @@ def burst(base: Path, embedder: Embedder, operations: int = 2_000) -> None:
     try:
         wait(lambda: _converged(reader, roots), 600, 0.2)
         started = time.monotonic()
-        for serial in range(operations):
-            files = _operate(files, roots, rng, serial)
+        change_randomly(roots, rng, operations, VOCABULARY)
         ended = time.monotonic()
         wait(lambda: _converged(reader, roots), 600, 0.1)
         done = time.monotonic()
@@ -150,36 +149,6 @@ def idle_cpu(base: Path, files: int, seconds: float) -> None:
 def _top(trove: Trove, query: str) -> str | None:
     results = trove.search(query, 3)
     return results[0].path if results else None
-
-
-def _write(path: Path, rng: random.Random) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(" ".join(rng.choices(VOCABULARY, k=rng.randint(8, 80))) + "\n")
-    return path
-
-
-def _operate(files: list[Path], roots: list[Path], rng: random.Random, serial: int) -> list[Path]:
-    choice = rng.random()
-    if choice < 0.3 or len(files) < 20:
-        files.append(_write(rng.choice(roots) / f"d{rng.randint(0, 9)}" / f"n{serial}.txt", rng))
-    elif choice < 0.5:
-        _write(rng.choice(files), rng)
-    elif choice < 0.65:
-        source = files.pop(rng.randrange(len(files)))
-        files.append(source.rename(source.with_name(f"r{serial}.txt")))
-    elif choice < 0.8:
-        source = files.pop(rng.randrange(len(files)))
-        target = rng.choice(roots) / f"d{rng.randint(0, 9)}" / f"m{serial}.txt"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        files.append(source.rename(target))
-    elif choice < 0.99:
-        files.pop(rng.randrange(len(files))).unlink()
-    else:
-        folder = rng.choice(roots) / f"d{rng.randint(0, 9)}"
-        if folder.is_dir():
-            folder.rename(folder.with_name(f"{folder.name}-r{serial}"))
-            files = [p for root in roots for p in root.rglob("*.txt")]
-    return files
 
 
 def _converged(reader: Trove, roots: list[Path]) -> bool:
