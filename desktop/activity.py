@@ -26,6 +26,7 @@ class IndexActivity(QWidget):
         self.pause.setCheckable(True)
         self.pause.setAutoRaise(True)
         self.pause.toggled.connect(self._toggled)
+        self.pause.setEnabled(False)  # until the engine says this window may write
         self.failures = QToolButton()
         self.failures.setAutoRaise(True)
         self.failures.setIcon(theme.icon("warning"))

@@ -30,6 +30,7 @@ class EmptyState(QWidget):
             "Trove reads the documents in the folders you choose, on this computer only, "
             "and finds them when you describe what you need in your own words."
         )
+        text.setObjectName("emptyHint")
         text.setWordWrap(True)
         text.setMaximumWidth(520)
         self.suggest = QPushButton(theme.icon("folder-add"), "")

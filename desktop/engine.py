@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from desktop.tasks import OnError, Tasks
 
@@ -59,8 +59,6 @@ class Engine(QObject):
     index_changed = Signal()  # passages were written or files left: results may differ
     folders_changed = Signal()
     paused_changed = Signal(bool)
-    switch_progress = Signal(object)  # Progress of a model switch under way
-    switch_finished = Signal(str)  # the model now in use
 
     def __init__(
         self,
@@ -208,6 +206,11 @@ class Engine(QObject):
         on_error: OnError | None = None,
     ) -> None:
         watcher, trove = self._watcher, self.trove
+        if not self.is_ready:  # still opening or loading: write once the watcher runs
+            self.ready.connect(
+                lambda: self.write(job, on_done, on_error), Qt.ConnectionType.SingleShotConnection
+            )
+            return
         if watcher is None or trove is None:
             if on_error is not None:
                 from core.errors import IndexLocked
@@ -283,21 +286,28 @@ class Engine(QObject):
     def switch_model(self, settings: Settings, embedder: Embedder | None = None) -> None:
         """Build the index for ``settings.model`` while the current one keeps answering,
         then swap it in and save ``settings``."""
+        if self.trove is None:
+            return
+        self.read(lambda t: t.folders(), lambda folders: self._build(settings, folders, embedder))
+
+    def _build(self, settings: Settings, folders: list[Any], embedder: Embedder | None) -> None:
         from core.events import CancelToken
         from core.model_switch import ModelSwitch
 
-        if self.trove is None or self._reader is None:
+        if self.trove is None:
             return
-        switch = ModelSwitch(self.trove, settings, self._reader.folders(), embedder)
+        switch = ModelSwitch(self.trove, settings, folders, embedder)
         cancel = self._switch_cancel = CancelToken()
-        self.status.emit(f"Building the index for {settings.model}…")
+        model = settings.model
+        self.status.emit(f"Building the index for {model}…")
 
         def build() -> bool:
             from core.events import Progress
 
             for event in switch.build(cancel):
                 if isinstance(event, Progress):
-                    self.switch_progress.emit(event)
+                    done, total = f"{event.files_done:,}", f"{event.files_total:,}"
+                    self.status.emit(f"Building the index for {model}: {done} of {total} files")
             return not cancel.cancelled
 
         self._switching.run(build, lambda ok: self._swap(switch, ok), self._switch_failed)
@@ -324,7 +334,7 @@ class Engine(QObject):
             self._embedder = switch.embedder
 
         def swapped(_: None) -> None:
-            self.switch_finished.emit(switch.settings.model)
+            self.notice.emit(f"Now searching with {switch.settings.model}")
             self.start()
 
         self.reads.run(swap, swapped, self._failed)

@@ -1,7 +1,7 @@
 """The failures dialog: files Trove found but could not read, and why.
 
-It keeps its count current even while hidden, so the main window can show a "3 failed"
-badge from ``count_changed`` without opening it.
+It reads the list while it is shown (the main window's "3 failed" badge counts on its
+own), and again as new failures arrive or a pass ends.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class FailuresDialog(QDialog):
         self._soon = Throttle(REFRESH_THROTTLE_MS, self.refresh, self)
         self._build()
         self._connect()
-        self.refresh()
 
     # -- layout ------------------------------------------------------------------------
 
@@ -128,6 +127,8 @@ class FailuresDialog(QDialog):
 
     def refresh(self) -> None:
         self._soon.cancel()
+        if not self.isVisible():  # showEvent reads it afresh
+            return
         self._engine.read(
             _read_failures, self._show_failures, self._read_failed, latest="failures-dialog"
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
@@ -36,21 +36,13 @@ from desktop.widgets import Throttle, read_only_table
 
 if TYPE_CHECKING:
     from core.app import Trove
+    from core.store.records import Folder
     from desktop.engine import Engine
 
 # Indexing reports progress many times a second; the counts need not follow that closely.
 REFRESH_THROTTLE_MS = 1000
 COLUMNS = ("Folder", "Indexed", "Pending", "Failed")
 PathRole = Qt.ItemDataRole.UserRole + 1
-
-
-class FolderLike(Protocol):
-    """What the dialog reads of ``core.store.Folder`` (kept loose: no core import here)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def ignore(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +55,7 @@ class FolderRow:
 
 
 def folder_rows(
-    folders: Sequence[FolderLike], counts: Mapping[str, Mapping[str, int]]
+    folders: Sequence[Folder], counts: Mapping[str, Mapping[str, int]]
 ) -> list[FolderRow]:
     """One row per watched folder, with its file counts (0 for a state it has none in)."""
     rows = []
@@ -152,7 +144,7 @@ class FoldersDialog(QDialog):
 
         self.error = QLabel(self)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: palette(bright-text);")
+        self.error.setObjectName("errorText")
         self.error.hide()
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.reject)

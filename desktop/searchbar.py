@@ -1,8 +1,8 @@
 """The search box and the filters beside it.
 
 Typing searches after a short pause (each keystroke restarts the wait), Enter searches at
-once, Escape clears.  The filters narrow by type, folder and date; changing one searches
-again straight away.
+once, and Escape (the window's shortcut) clears.  The filters narrow by type, folder and
+date; changing one searches again straight away.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ DATES: list[tuple[str, timedelta | None]] = [
 
 class SearchBar(QWidget):
     query_changed = Signal(object)  # Query, after typing paused or a filter changed
-    escaped = Signal()  # Escape in an empty box
     down = Signal()  # Down arrow: move into the results
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -110,12 +109,6 @@ class SearchBar(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.box and isinstance(event, QKeyEvent):
             key = event.key() if event.type() == QEvent.Type.KeyPress else None
-            if key == Qt.Key.Key_Escape:
-                if self.box.text():
-                    self.clear()
-                else:
-                    self.escaped.emit()
-                return True
             if key == Qt.Key.Key_Down:
                 self.down.emit()
                 return True

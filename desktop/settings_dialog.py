@@ -149,7 +149,7 @@ class SettingsDialog(QDialog):
 
         self.error = QLabel(self)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: palette(bright-text);")
+        self.error.setObjectName("errorText")
         self.error.hide()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.folders: list[str] | None = None  # None: not known yet
         self.file_count = 0
         self._query = Query("")
+        self._previewed: tuple[str, int, str] | None = None  # what the preview shows
         self._dialogs: dict[str, QWidget] = {}  # made on first use, then shown again
         self.tray: QObject | None = None
         self._build()
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         self.status_text = QLabel("Starting…")
+        self.status_text.setObjectName("statusLabel")
         self.activity = IndexActivity()
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.activity)
@@ -138,7 +140,7 @@ class MainWindow(QMainWindow):
 
     def _actions(self) -> None:
         menu = self.menuBar().addMenu("&Trove")
-        self.add_action = self._action(menu, "Add folder…", "folder-add", self.choose_folder)
+        self._action(menu, "Add folder…", "folder-add", self.choose_folder)
         self._action(menu, "Folders…", "folder", self.show_folders, "Ctrl+Shift+F")
         self._action(menu, "Find files similar to a file…", "similar", self.choose_similar)
         self._action(menu, "Files that could not be read…", "warning", self.show_failures)
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
         engine.progress.connect(self.activity.progressed)
         engine.pass_finished.connect(self._pass_finished)
         engine.paused_changed.connect(self.activity.set_paused)
+        engine.writable.connect(self.activity.pause.setEnabled)
         self.activity.pause_toggled.connect(engine.set_paused)
         self.activity.failures_clicked.connect(self.show_failures)
         self.search.query_changed.connect(self.run_query)
@@ -204,8 +207,9 @@ class MainWindow(QMainWindow):
             self._show_message()
             self.results_shown.emit(0)
             return
-        if not self.engine.is_ready:
+        if not self.engine.is_ready:  # _ready runs it
             self._show_message("Searching… (the language model is still loading)")
+            return
         self.engine.search(query, self._show_results, self._search_failed)
 
     def _show_results(self, results: list[Any]) -> None:
@@ -250,6 +254,12 @@ class MainWindow(QMainWindow):
 
     def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         result = self.results.result(current.row())
+        shown = (result.path, result.chunk_id, self._query.text) if result else None
+        # A refresh while indexing selects the same result again: keep its preview and
+        # its similar files, and where the reader has scrolled to.
+        if shown is not None and shown == self._previewed:
+            return
+        self._previewed = shown
         if result is None:
             self.preview.clear()
             return
@@ -259,6 +269,7 @@ class MainWindow(QMainWindow):
     def _similar_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         result = self.similar.result(current.row())
         if result is not None:
+            self._previewed = None
             self._load_preview(result)
 
     def _load_preview(self, result: Any) -> None:
@@ -337,6 +348,7 @@ class MainWindow(QMainWindow):
         for action in (self.open_action, self.reveal_action, self.similar_action):
             menu.addAction(action)
         menu.exec(self.list.viewport().mapToGlobal(point))
+        menu.deleteLater()
 
     # -- keyboard --------------------------------------------------------------------
 
@@ -421,6 +433,7 @@ class MainWindow(QMainWindow):
                 self.engine, old, new, lambda a, b: ask_model_change(self, a, b)
             )
             self.status_text.setText(message)
+        dialog.deleteLater()
 
     def _dialog(self, name: str, make: Any) -> None:
         if name not in self._dialogs:
@@ -454,7 +467,7 @@ class MainWindow(QMainWindow):
             if not self._query.text:
                 self._show_message()
 
-        self.engine.read(lambda t: t.status().states, counted, latest="counts")
+        self.engine.read(lambda t: t.store.state_counts(), counted, latest="counts")
 
     def _pass_finished(self, batch: Any) -> None:
         self.activity.pass_finished(batch)

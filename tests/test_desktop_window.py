@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +212,48 @@ def test_window_size_and_splitters_are_remembered(qtbot: QtBot) -> None:
         assert (again.width(), again.height()) == (760, 560)
         again.pages.setCurrentIndex(0)
         qtbot.waitUntil(lambda: abs(again.split.sizes()[0] - 300) <= 4)
+
+
+class _LoadingEmbedder(FakeEmbedder):
+    """Holds the first query (the engine's warm-up) until the test lets the model 'load'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded = threading.Event()
+
+    def embed_query(self, text: str) -> Any:
+        self.loaded.wait(60)
+        return super().embed_query(text)
+
+
+def test_a_folder_added_while_the_model_loads_is_added_once_it_is_ready(
+    qtbot: QtBot, sample: Path
+) -> None:
+    loading = _LoadingEmbedder()
+    try:
+        with running_app(qtbot, loading, ready=False) as window:
+            wait_for(qtbot, lambda: window.pages.currentWidget() is window.empty)
+            window.empty.add_folder.emit(str(sample))
+            qtbot.wait(200)
+            assert not window.engine.is_ready
+            assert "Could not add" not in window.statusBar().currentMessage()
+            loading.loaded.set()
+            wait_for(qtbot, lambda: window.folders == [str(sample)])
+            wait_for(qtbot, lambda: window.file_count == 18)
+    finally:
+        loading.loaded.set()
+
+
+def test_a_model_switch_builds_beside_the_index_and_takes_over(qtbot: QtBot, sample: Path) -> None:
+    with running_app(qtbot, FakeEmbedder()) as window:
+        engine = window.engine
+        window.add_folder(str(sample))
+        wait_for(qtbot, lambda: window.file_count == 18)
+        assert engine.trove is not None
+        settings = engine.trove.settings.with_changes(model="test/other-model")
+        other = FakeEmbedder(dimension=32, model_id="test/other-model")
+        with qtbot.waitSignal(engine.ready, timeout=60_000):
+            engine.switch_model(settings, other)
+        assert engine.trove is not None and engine.trove.embedder is other
+        assert engine.trove.status().states.get("indexed") == 18
+        assert "sourdough_recipe.md" in names(search(qtbot, window, "sourdough loaf oven"))
