@@ -76,9 +76,7 @@ class Trove:
         locations.ensure()
         settings = settings or load_settings(locations.settings)
         store = Store.open(locations.database)
-        embedder = embedder or SentenceTransformerEmbedder(
-            settings.model, settings.device, settings.embed_batch, settings.index_cores
-        )
+        embedder = embedder or SentenceTransformerEmbedder.for_settings(settings)
         return cls(locations, settings, store, embedder, Registry.default())
 
     def reader(self) -> Trove:

@@ -12,11 +12,14 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from core.errors import ModelError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 from core.settings import DEFAULT_MODEL
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -97,6 +100,11 @@ class SentenceTransformerEmbedder:
         self.threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The model, device, batch size and CPU threads the settings ask for."""
+        return cls(settings.model, settings.device, settings.embed_batch, settings.index_cores)
 
     @property
     def model_id(self) -> str:

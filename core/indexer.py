@@ -30,7 +30,7 @@ from core.extract.base import Category, Document
 from core.lock import WriterLock
 from core.scanner import KindOf, Skipped, scan_folder
 from core.store import Chunk, FileRow, FileStat, Folder, Store
-from core.watch.scope import known_under, scan_targets, targets_by_folder
+from core.watch.scope import scan_targets, targets_by_folder
 
 Extract = Callable[[str], Document]
 PLAN_BATCH = 500
@@ -107,11 +107,11 @@ class Indexer:
         extract: Extract,
         kind_of: KindOf,
         *,
+        lock: WriterLock,
         workers: int = 2,
         chunk_tokens: int = 200,
         chunk_overlap: int = 40,
         batch_chunks: int = 256,
-        lock: WriterLock | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -130,11 +130,7 @@ class Indexer:
 
         Raises ``IndexLocked`` (on the first step) when another writer holds the lock.
         """
-        lock = self.lock or (WriterLock.beside(self.store.path) if self.store.path else None)
-        if lock is None:
-            yield from self._run(cancel or CancelToken(), targets)
-            return
-        with lock:
+        with self.lock:
             yield from self._run(cancel or CancelToken(), targets)
 
     def _run(self, cancel: CancelToken, targets: Collection[str] | None) -> Iterator[Event]:
@@ -209,10 +205,10 @@ class Indexer:
         """What the index remembers and what is on disk, in the whole folder or below the
         targets only: files remembered but not found are deleted, so both sides must cover
         exactly the same ground."""
-        known = self.store.files_in(folder.id)
         if targets is None:
-            return known, scan_folder(folder, self.kind_of, cancel)
-        return known_under(known, targets), scan_targets(folder, targets, self.kind_of, cancel)
+            return self.store.files_in(folder.id), scan_folder(folder, self.kind_of, cancel)
+        known = self.store.files_under(folder.id, targets)
+        return known, scan_targets(folder, targets, self.kind_of, cancel)
 
     def _settle(
         self, plan: Plan, stat: FileStat, row: FileRow | None, gone: dict[str, FileRow]
@@ -276,20 +272,16 @@ class Indexer:
             if sum(len(p.chunks) for p in batch) < self.batch_chunks:
                 continue
             written, chunks = self._commit(plan, batch)
-            files_done, indexed, chunks_done = (
-                files_done + len(batch),
-                indexed + written,
-                chunks_done + chunks,
-            )
+            files_done += len(batch)
+            indexed += written
+            chunks_done += chunks
             batch = []
             yield _progress(files_done, total, chunks_done, started, job.stat.path)
         if batch and not cancel.cancelled:
             written, chunks = self._commit(plan, batch)
-            files_done, indexed, chunks_done = (
-                files_done + len(batch),
-                indexed + written,
-                chunks_done + chunks,
-            )
+            files_done += len(batch)
+            indexed += written
+            chunks_done += chunks
             yield _progress(files_done, total, chunks_done, started, batch[-1].job.stat.path)
         return indexed, chunks_done
 
@@ -333,7 +325,8 @@ class Indexer:
 
     def _commit(self, plan: Plan, batch: list[Prepared]) -> tuple[int, int]:
         """Embed a batch of files and write them in one transaction; returns how many
-        files and passages were written."""
+        files were written and how many passages embedded (a file changed on disk while
+        it was read is embedded but not written)."""
         inputs = [text for prepared in batch for text in prepared.inputs]
         vectors = self.embedder.embed_documents(inputs)
         offset = written = 0

@@ -42,9 +42,7 @@ class ModelSwitch:
         self.trove = trove
         self.settings = settings
         self.folders = folders
-        self.embedder = embedder or SentenceTransformerEmbedder(
-            settings.model, settings.device, settings.embed_batch, settings.index_cores
-        )
+        self.embedder = embedder or SentenceTransformerEmbedder.for_settings(settings)
         self.locations = replace(trove.locations, data=trove.locations.data / NEXT_FOLDER)
 
     @property

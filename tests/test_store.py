@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import ModelMismatch, SchemaTooNew, StoreError
 from core.store import Store, connect, vec_version
+from core.store.records import FileStat
 from core.store.schema import MIGRATIONS
 
 
@@ -77,3 +78,22 @@ def test_an_older_database_is_backed_up_and_migrated(
     assert (tmp_path / "index.before-0001_initial.sqlite3").exists()
     store.add_folder("/data/share", poll=True)
     assert store.folders()[0].poll is True
+
+
+def test_files_under_targets_reads_exactly_what_they_cover(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.db")
+    home, other = store.add_folder("/home/me"), store.add_folder("/srv/other")
+    paths = ["/home/me/notes/a.txt", "/home/me/notes/deep/b.txt", "/home/me/notes-old/c.txt",
+             "/home/me/top.txt", "/home/me/notesx.txt"]  # fmt: skip
+    with store.transaction():
+        for path in paths:
+            store.upsert_file(FileStat(path, home.id, 1, 1, "text"), "indexed")
+        store.upsert_file(FileStat("/srv/other/d.txt", other.id, 1, 1, "text"), "indexed")
+    found = store.files_under(home.id, ["/home/me/notes", "/home/me/top.txt"])
+    assert sorted(found) == [
+        "/home/me/notes/a.txt",
+        "/home/me/notes/deep/b.txt",
+        "/home/me/top.txt",
+    ]
+    assert sorted(store.files_under(home.id, ["/home/me"])) == sorted(paths)
+    assert store.files_under(other.id, ["/home/me"]) == {}

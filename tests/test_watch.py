@@ -13,8 +13,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from watchdog.observers.polling import PollingObserver
 
 from core.app import Trove
 from core.errors import IndexLocked
@@ -216,10 +218,18 @@ def test_a_second_writer_is_refused_while_watching(
 
 
 def test_a_polled_folder_still_picks_up_changes(
-    reader: Trove, other: Path, watching: Callable[..., Running]
+    reader: Trove, other: Path, watching: Callable[..., Running], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = watching(poll=frozenset({str(other)}), poll_interval_s=0.2)
-    assert running.watcher is not None
+    polled: list[str] = []
+    schedule = PollingObserver.schedule
+
+    def recorded(self: PollingObserver, handler: Any, path: str, **options: Any) -> Any:
+        polled.append(path)
+        return schedule(self, handler, path, **options)
+
+    monkeypatch.setattr(PollingObserver, "schedule", recorded)
+    watching(poll=frozenset({str(other)}), poll_interval_s=0.2)
+    assert polled == [str(other)]  # only that folder is polled; the rest use native events
     path = write(other, "polled.txt", "Polled notes about tidal pools.\n")
     wait_for(found(reader, "tidal pools", path))
 

@@ -4,13 +4,15 @@ folders added and removed while it runs, pause and resume."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.app import Trove
-from core.errors import ConfigError
+from core.errors import ConfigError, StoreError
+from core.events import Notice
 from core.watch.watcher import Batch, Watcher, WatchEvent, WatchOptions
 from tests.conftest import open_trove, write
 from tests.fakes import SlowEmbedder
@@ -81,9 +83,39 @@ def test_pause_holds_indexing_and_resume_catches_up(
     wait_for(lambda: any(isinstance(e, Batch) and e.reason == "added" for e in events))
     cancelled = next(e for e in events if isinstance(e, Batch) and e.reason == "added")
     assert cancelled.indexed < 20 and watcher.paused
+    watcher.submit(lambda: None).result(timeout=10)  # the loop has turned since pausing
     new = write(folder, "while_paused.txt", "Written while paused.")
-    assert not indexed(trove, new)
+    wait_for(lambda: len(watcher.changes) == 1)
+    time.sleep(watcher.options.quiet_s)  # ready now: a loop that was not paused takes it...
+    watcher.submit(lambda: None).result(timeout=10)  # ...before it runs this
+    assert len(watcher.changes) == 1 and not indexed(trove, new)
 
     watcher.resume()
     wait_for(lambda: all(indexed(trove, p) for p in [*paths, new]))
     assert any(isinstance(e, Batch) and e.reason == "resumed" for e in events)
+
+
+def test_a_loop_that_fails_says_so_and_answers_every_call(tmp_path: Path) -> None:
+    trove = open_trove(SlowEmbedder())
+    folder = tmp_path / "docs"
+    write(folder, "a.txt", "A note.")
+    trove.add_folder(folder)
+    watcher = Watcher(trove, WatchOptions(quiet_s=0.2))
+
+    class BrokenIndexer:
+        def run(self, *_: object, **__: object) -> Iterator[object]:
+            raise StoreError("disk I/O error")
+
+    trove.indexer = lambda pool: BrokenIndexer()  # type: ignore[assignment,method-assign,return-value]
+    events: list[WatchEvent] = []
+    watcher.start(events.append)
+    try:
+        wait_for(lambda: any(isinstance(e, Notice) for e in events))
+        notice = next(e for e in events if isinstance(e, Notice))
+        assert "Watching stopped" in notice.message and "disk I/O error" in notice.message
+        with pytest.raises(RuntimeError, match="stopped watching"):
+            watcher.submit(lambda: None).result(timeout=10)
+    finally:
+        with pytest.raises(StoreError):
+            watcher.stop()
+        trove.close()

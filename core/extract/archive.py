@@ -18,7 +18,7 @@ from types import TracebackType
 
 from core.errors import ExtractionFailed
 
-from .base import Category
+from .base import Category, size_label
 
 MB = 1024 * 1024
 _CHUNK_BYTES = 1 * MB
@@ -146,11 +146,12 @@ class Archive:
         packed = sum(info.compress_size for info in self._entries.values())
         if unpacked > limits.max_total_bytes:
             raise _bomb(
-                f"it declares {_size(unpacked)} uncompressed, more than the "
-                f"{_size(limits.max_total_bytes)} allowed"
+                f"it declares {size_label(unpacked)} uncompressed, more than the "
+                f"{size_label(limits.max_total_bytes)} allowed"
             )
         if unpacked > limits.ratio_floor_bytes and unpacked > limits.max_ratio * max(packed, 1):
-            raise _bomb(f"it declares {_size(unpacked)} uncompressed from {_size(packed)}")
+            declared, stored = size_label(unpacked), size_label(packed)
+            raise _bomb(f"it declares {declared} uncompressed from {stored}")
 
     def _check_entry(self, info: zipfile.ZipInfo) -> None:
         limits = self.limits
@@ -158,12 +159,12 @@ class Archive:
         if info.file_size > ratio_floor and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
         ):
-            raise _bomb(f"{info.filename} declares {_size(info.file_size)} uncompressed")
+            raise _bomb(f"{info.filename} declares {size_label(info.file_size)} uncompressed")
         if info.file_size > limits.max_entry_bytes:
             raise ExtractionFailed(
                 Category.TOO_LARGE,
-                f"its part {info.filename} is {_size(info.file_size)}, more than the "
-                f"{_size(limits.max_entry_bytes)} Trove reads",
+                f"its part {info.filename} is {size_label(info.file_size)}, more than the "
+                f"{size_label(limits.max_entry_bytes)} Trove reads",
             )
 
     def _check_inflated(self, info: zipfile.ZipInfo, seen: int) -> None:
@@ -171,7 +172,7 @@ class Archive:
         if seen > max(info.file_size, 0) or seen > limits.max_entry_bytes:
             raise _bomb(f"{info.filename} inflates past the size its header declares")
         if self._inflated > limits.max_total_bytes:
-            raise _bomb(f"reading it inflated more than {_size(limits.max_total_bytes)}")
+            raise _bomb(f"reading it inflated more than {size_label(limits.max_total_bytes)}")
 
 
 def refuse_ole(path: Path, expected: str, legacy: str) -> None:
@@ -193,11 +194,3 @@ def refuse_ole(path: Path, expected: str, legacy: str) -> None:
 
 def _bomb(what: str) -> ExtractionFailed:
     return ExtractionFailed(Category.CORRUPT, f"it looks like a decompression bomb ({what})")
-
-
-def _size(count: int) -> str:
-    if count >= 1024 * MB:
-        return f"{count / (1024 * MB):.1f} GB"
-    if count >= MB:
-        return f"{count / MB:.1f} MB" if count < 10 * MB else f"{count / MB:.0f} MB"
-    return f"{count / 1024:.0f} KB"

@@ -48,3 +48,16 @@ class Extractor(Protocol):
     kind: str  # "pdf", "docx", "markdown", "html", "text", "code", ...
 
     def extract(self, path: Path) -> Document: ...
+
+
+def size_label(count: int) -> str:
+    """A byte count as a person reads it in a failure reason: "10 bytes", "2 KB",
+    "3.0 MB", "512 MB", "1.5 GB"."""
+    kb, mb = 1024, 1024 * 1024
+    if count >= 1024 * mb:
+        return f"{count / (1024 * mb):.1f} GB"
+    if count >= mb:
+        return f"{count / mb:.1f} MB" if count < 10 * mb else f"{count / mb:.0f} MB"
+    if count >= kb:
+        return f"{count / kb:.0f} KB"
+    return f"{count} bytes"

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from core.errors import ExtractionFailed
 
-from .base import Category, Document, Piece
+from .base import Category, Document, Piece, size_label
 from .decoding import decode
 from .html import parse as parse_html
 from .pieces import split_long
@@ -128,7 +128,7 @@ def attachments_text(message: EmailMessage) -> str:
             continue
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
-        lines.append(f"{name or 'unnamed attachment'} ({_size(size)})")
+        lines.append(f"{name or 'unnamed attachment'} ({size_label(size)})")
     return "\n".join(lines)
 
 
@@ -144,11 +144,3 @@ def _text_of(part: Message) -> str:
         return decode(payload, part.get_content_charset())
     except ExtractionFailed:
         return ""  # a "text" part holding binary data
-
-
-def _size(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.1f} MB"
-    if count >= 1024:
-        return f"{count / 1024:.0f} KB"
-    return f"{count} bytes"

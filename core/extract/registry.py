@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.errors import ExtractionFailed
 
-from .base import Category, Document, Extractor
+from .base import Category, Document, Extractor, size_label
 from .delimited import DelimitedExtractor
 from .docx import DocxExtractor
 from .epub import EpubExtractor
@@ -185,7 +185,7 @@ def _check_file(path: Path, max_bytes: int, entry: _Entry) -> None:
     if info.st_size > max_bytes:
         raise ExtractionFailed(
             Category.TOO_LARGE,
-            f"it is {_size(info.st_size)}, over the {_size(max_bytes)} limit",
+            f"it is {size_label(info.st_size)}, over the {size_label(max_bytes)} limit",
         )
     if info.st_size == 0:
         raise ExtractionFailed(Category.EMPTY, "the file is empty")
@@ -234,8 +234,3 @@ def _a(kind: str) -> str:
 
 def _label(path: Path) -> str:
     return f".{path.suffix.lower().lstrip('.')} files" if path.suffix else "files like this"
-
-
-def _size(count: int) -> str:
-    megabytes = count / (1024 * 1024)
-    return f"{megabytes:.1f} MB" if megabytes < 10 else f"{megabytes:.0f} MB"

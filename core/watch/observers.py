@@ -125,10 +125,6 @@ class FolderWatches:
         observer, watch = held
         return any(e.watch == watch and e.is_alive() for e in observer.emitters)
 
-    def polled(self, folder: Folder) -> bool:
-        held = self._watches.get(folder.id)
-        return held is not None and held[0] is self._polling
-
     def _schedule(self, observer: BaseObserver, folder: Folder) -> None:
         watch = observer.schedule(self._handler, folder.path, recursive=True)
         self._watches[folder.id] = (observer, watch)

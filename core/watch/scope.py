@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from core.events import CancelToken
 from core.ignore import IgnoreRules
 from core.scanner import KindOf, Skipped, _look, _scan_dir
-from core.store.records import FileRow, FileStat, Folder
+from core.store.records import FileStat, Folder
 
 
 def targets_by_folder(paths: Iterable[str], folders: list[Folder]) -> dict[int, list[str]]:
@@ -29,12 +29,6 @@ def targets_by_folder(paths: Iterable[str], folders: list[Folder]) -> dict[int, 
                 grouped[folder.id].add(path)
                 break
     return {folder_id: _outermost(found) for folder_id, found in grouped.items()}
-
-
-def known_under(rows: dict[str, FileRow], targets: list[str]) -> dict[str, FileRow]:
-    """The remembered files that the targets cover."""
-    wanted = set(targets)
-    return {path: row for path, row in rows.items() if _covered(path, wanted)}
 
 
 def scan_targets(

@@ -18,6 +18,7 @@ noted; ``resume`` reconciles every folder, which picks up whatever was left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -105,6 +106,7 @@ class Watcher:
         self._busy = False
         self._paused = False
         self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._stopped = False  # the loop has ended: calls submitted now fail at once
         self._nudge = threading.Event()
 
     @property
@@ -125,6 +127,8 @@ class Watcher:
         """
         future: Future[T] = Future()
         self._calls.put((call, future))
+        if self._stopped:
+            self._fail_calls()
         self._wake()
         return future
 
@@ -179,6 +183,7 @@ class Watcher:
         # Take the lock here, so that a refused start fails in the caller.
         self._lock.acquire()
         self._cancel = CancelToken()
+        self._stopped = False
         self._thread = threading.Thread(
             target=self._serve, args=(on_event,), name="trove-watch", daemon=True
         )
@@ -205,8 +210,22 @@ class Watcher:
         try:
             for event in self.events(self._cancel):
                 on_event(event)
-        except BaseException as exc:  # handed to the thread that calls stop()
+        except BaseException as exc:  # raised again in the thread that calls stop()
             self._error = exc
+            with contextlib.suppress(Exception):
+                on_event(Notice(f"Watching stopped: {exc}"))
+        finally:
+            self._stopped = True
+            self._fail_calls()
+
+    def _fail_calls(self) -> None:
+        """Answer the calls the ended loop will never run, so no caller waits forever."""
+        while True:
+            try:
+                _, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            future.set_exception(RuntimeError("Trove has stopped watching"))
 
     # -- the loop --------------------------------------------------------------------
 
