@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pytestqt.qtbot import QtBot
 
@@ -13,6 +13,8 @@ from core.paths import Locations
 from core.settings import Settings, save_settings
 from desktop.engine import Engine
 from desktop.window import MainWindow
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -47,6 +49,15 @@ def search(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 30_000) -
     with qtbot.waitSignal(window.results_shown, timeout=timeout):
         qtbot.keyClicks(window.search.box, text)
     return window.results.results()
+
+
+def read_now(qtbot: QtBot, engine: Engine, job: Callable[[Any], T], timeout: int = 30_000) -> T:
+    """What ``job`` returns on the engine's read thread, as the app would read it."""
+    box: list[Any] = []
+    engine.read(job, box.append, box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=timeout)
+    assert not isinstance(box[0], BaseException), box[0]
+    return box[0]
 
 
 def wait_for(qtbot: QtBot, condition: Callable[[], bool], timeout: int = 60_000) -> None:

@@ -40,29 +40,23 @@ def test_the_check_itself_sees_a_qt_import(tmp_path: Path) -> None:
     assert {"PySide6.QtCore", "desktop.app"} <= _imported_modules(sample)
 
 
-def test_importing_the_core_loads_neither_qt_nor_torch() -> None:
-    probe = (
-        "import sys, core.app, core.cli.main, core.search, core.indexer\n"
-        "heavy = [m for m in ('PySide6', 'torch', 'sentence_transformers', 'desktop')"
-        " if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
+def _loaded_after(imports: str, modules: tuple[str, ...]) -> str:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import {imports}``."""
+    probe = f"import sys, {imports}\nprint(','.join(m for m in {modules!r} if m in sys.modules))\n"
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
     )
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_importing_the_core_loads_neither_qt_nor_torch() -> None:
+    imports = "core.app, core.cli.main, core.search, core.indexer"
+    heavy = ("PySide6", "torch", "sentence_transformers", "desktop")
+    assert _loaded_after(imports, heavy) == ""
 
 
 def test_the_window_can_appear_before_numpy_sqlite_or_torch_load() -> None:
     """The desktop modules the window needs import none of the core's heavy parts: those
     load on the engine's threads once the window is up."""
-    probe = (
-        "import sys, desktop.main\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'numpy', 'apsw')"
-        " if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    assert out.stdout.strip() == ""
+    heavy = ("torch", "sentence_transformers", "numpy", "apsw")
+    assert _loaded_after("desktop.main, desktop.window", heavy) == ""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QSystemTrayIcon, QTableWidget
@@ -21,9 +21,9 @@ from desktop.folders import FoldersDialog
 from desktop.settings_dialog import SettingsDialog, apply_from_dialog
 from desktop.tray import PAUSE_TEXT, RESUME_TEXT, Tray
 from tests.conftest import write
+from tests.desktop_support import read_now
 from tests.fakes import FakeEmbedder
 
-T = TypeVar("T")
 WAIT_MS = 30_000  # indexing spawns an extraction process: generous on a slow machine
 
 
@@ -36,14 +36,6 @@ def engine(qtbot: QtBot) -> Iterator[Engine]:
         engine.start()
     yield engine
     engine.shutdown()
-
-
-def read_now(qtbot: QtBot, engine: Engine, job: Callable[[Any], T]) -> T:
-    box: list[Any] = []
-    engine.read(job, box.append, box.append)
-    qtbot.waitUntil(lambda: bool(box), timeout=WAIT_MS)
-    assert not isinstance(box[0], BaseException), box[0]
-    return box[0]
 
 
 def watched(qtbot: QtBot, engine: Engine) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop import system
 from tests.conftest import SAMPLE, write
-from tests.desktop_support import running_app, search, wait_for
+from tests.desktop_support import read_now, running_app, search, wait_for
 from tests.fakes import FakeEmbedder, SlowEmbedder
 
 pytestmark = pytest.mark.model
@@ -183,8 +183,10 @@ def test_pause_stops_indexing_and_resume_finishes_it(qtbot: QtBot, tmp_path: Pat
         qtbot.mouseClick(window.activity.pause, Qt.MouseButton.LeftButton)
         assert engine.paused and window.activity.label.text() == "Paused"
         wait_for(qtbot, lambda: any(p.indexed < p.to_index for p in passes))
-        states = engine.trove.status().states if engine.trove else {}
-        assert states.get("pending", 0) > 0 or states.get("indexed", 0) < 120
+        held = read_now(qtbot, engine, lambda t: t.store.state_counts())
+        qtbot.wait(1500)  # paused: nothing more is indexed, however long it waits
+        assert read_now(qtbot, engine, lambda t: t.store.state_counts()) == held
+        assert held.get("indexed", 0) < 120
 
         qtbot.mouseClick(window.activity.pause, Qt.MouseButton.LeftButton)
         assert not engine.paused

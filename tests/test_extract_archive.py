@@ -6,7 +6,6 @@ import os
 import struct
 import time
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,7 @@ from core.extract import Category
 from core.extract.archive import Archive, ZipLimits
 from core.extract.xlsx import XlsxExtractor
 from core.extract.xmltree import parse, stream
-
-MB = 1024 * 1024
-
-
-def write_zip(path: Path, parts: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return path
+from tests.extract_files import MB, write_zip
 
 
 def patch_headers(path: Path, name: str, flags: int | None = None, size: int | None = None) -> None:

@@ -8,7 +8,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from core.app import Trove
 from core.events import ScanDone
 from tests.conftest import open_trove, run_index, write
+from tests.extract_files import add_zeros, write_zip
 from tests.fakes import FakeEmbedder
 
 GOOD = "The harbour master keeps a log of every ferry crossing in winter."
@@ -90,12 +90,8 @@ def test_file_over_the_size_limit(folder: Path) -> None:
 
 
 def test_decompression_bomb_in_a_word_file(trove: Trove, folder: Path) -> None:
-    with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        with archive.open("word/document.xml", "w", force_zip64=True) as member:
-            block = b"\0" * (1 << 20)
-            for _ in range(300):
-                member.write(block)
+    write_zip(folder / "bomb.docx", {"[Content_Types].xml": "<Types/>"})
+    add_zeros(folder / "bomb.docx", "word/document.xml", 300)
     assert (folder / "bomb.docx").stat().st_size < 2_000_000
     run_index(trove)
     state, reason = _ledger(trove)["bomb.docx"]
