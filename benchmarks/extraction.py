@@ -41,14 +41,8 @@ def files_of(folder: Path) -> list[Path]:
 
 
 def extract_all(files: list[Path], workers: int) -> tuple[float, list[tuple[float, Path, str]]]:
-    settings = Settings()
     timings = []
-    with ExtractionPool(
-        workers,
-        settings.extract_timeout_s,
-        settings.extract_memory_mb,
-        settings.max_file_mb * 1024 * 1024,
-    ) as pool:
+    with ExtractionPool.for_settings(Settings(), workers) as pool:
         with contextlib.suppress(ExtractionFailed):
             pool.extract(files[0])  # start the worker before timing
         started = time.perf_counter()

@@ -170,12 +170,7 @@ class Trove:
 
     def extraction_pool(self, workers: int | None = None) -> ExtractionPool:
         """Worker processes that read files, with the settings' time and memory limits."""
-        return ExtractionPool(
-            workers=workers or self.extraction_workers(),
-            timeout_s=self.settings.extract_timeout_s,
-            memory_mb=self.settings.extract_memory_mb,
-            max_bytes=self.settings.max_file_mb * 1024 * 1024,
-        )
+        return ExtractionPool.for_settings(self.settings, workers or self.extraction_workers())
 
     def _kind_of(self, path: str) -> str | None:
         return self.registry.kind_of(Path(path))

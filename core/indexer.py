@@ -28,9 +28,9 @@ from core.errors import ExtractionFailed
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.extract.base import Category, Document
 from core.lock import WriterLock
-from core.scanner import KindOf, Skipped, scan_folder
+from core.scanner import KindOf, Skipped, scan_folder, scan_targets
 from core.store import Chunk, FileRow, FileStat, Folder, Store
-from core.watch.scope import scan_targets, targets_by_folder
+from core.watch.scope import targets_by_folder
 
 Extract = Callable[[str], Document]
 PLAN_BATCH = 500

@@ -41,6 +41,17 @@ def full_text(document: Document) -> str:
     return "\n".join(piece.text for piece in document.pieces)
 
 
+# The signature of OLE compound files: Office 97-2003 documents, and encrypted Office files.
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def ole_file(path: Path, stream: str) -> Path:
+    """A minimal compound file naming ``stream`` (``WordDocument``: a Word 97 file;
+    ``EncryptedPackage``: a password-protected .docx or .xlsx)."""
+    path.write_bytes(OLE + bytes(504) + stream.encode("utf-16-le") + bytes(512))
+    return path
+
+
 def write_zip(path: Path, parts: dict[str, str | bytes]) -> Path:
     """A ZIP with ``parts`` in order; a "mimetype" part is stored uncompressed, as ODF
     and EPUB require."""

@@ -11,11 +11,7 @@ import pytest
 import core.extract
 from core.extract import Category, Document, Piece, Registry
 from core.extract.pieces import MAX_PIECE_CHARS
-from tests.extract_files import extract, failure, full_text
-
-# The signature of OLE compound files: Office 97-2003 documents.
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
+from tests.extract_files import OLE, extract, failure, full_text
 
 # ---------------------------------------------------------------- public API
 

@@ -295,10 +295,3 @@ def test_truncated_xlsx_is_corrupt(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "cut.xlsx"
     path.write_bytes(whole[: len(whole) // 2])
     assert failure(registry, path).category == Category.CORRUPT
-
-
-def test_password_protected_xlsx_needs_a_password(registry: Registry, tmp_path: Path) -> None:
-    path = tmp_path / "secret.xlsx"
-    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    path.write_bytes(ole + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512))
-    assert failure(registry, path).category == Category.PASSWORD

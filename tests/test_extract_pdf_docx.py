@@ -12,7 +12,7 @@ from core.errors import ExtractionFailed
 from core.extract import Category, Registry
 from core.extract.archive import ZipLimits
 from core.extract.docx import DocxExtractor
-from tests.extract_files import MB, extract, failure
+from tests.extract_files import MB, extract, failure, ole_file
 
 # ---------------------------------------------------------------- hand-made files
 
@@ -195,18 +195,16 @@ def test_other_office_file_named_docx_is_the_wrong_type(registry: Registry, tmp_
     assert failure(registry, path).category == Category.WRONG_TYPE
 
 
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def test_encrypted_docx_needs_a_password(registry: Registry, tmp_path: Path) -> None:
-    path = tmp_path / "secret.docx"
-    path.write_bytes(OLE + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512))
+@pytest.mark.parametrize("name", ["secret.docx", "secret.xlsx"])
+def test_password_protected_office_file_needs_a_password(
+    registry: Registry, tmp_path: Path, name: str
+) -> None:
+    path = ole_file(tmp_path / name, "EncryptedPackage")
     assert failure(registry, path).category == Category.PASSWORD
 
 
 def test_legacy_word_file_named_docx_is_the_wrong_type(registry: Registry, tmp_path: Path) -> None:
-    path = tmp_path / "old.docx"
-    path.write_bytes(OLE + bytes(504) + "WordDocument".encode("utf-16-le") + bytes(512))
+    path = ole_file(tmp_path / "old.docx", "WordDocument")
     assert failure(registry, path).category == Category.WRONG_TYPE
 
 

@@ -21,7 +21,7 @@ from .html import declared_charset
 from .html import parse as parse_html
 from .ooxml import resolve
 from .package import NAMES, expect
-from .xmltree import Element, attribute, children, descendants, parse
+from .xmltree import Element, attribute, children, descendants, first_text, parse
 
 _CONTAINER = "META-INF/container.xml"
 _ENCRYPTION = "META-INF/encryption.xml"
@@ -59,7 +59,7 @@ class EpubExtractor:
             pieces: list[Piece] = []
             for number, item in enumerate(_spine(opf, manifest), start=1):
                 pieces.extend(_chapter(archive, item, titles.get(item.part), number))
-            return Document(pieces, _book_title(opf))
+            return Document(pieces, first_text(opf, "title"))
 
 
 def refuse_drm(archive: Archive) -> None:
@@ -166,14 +166,6 @@ def _remember(titles: dict[str, str], folder: str, href: str, text: str) -> None
     path = unquote(href.partition("#")[0])
     if text and path and "://" not in path:
         titles.setdefault(resolve(folder, path), text)
-
-
-def _book_title(opf: Element) -> str | None:
-    for node in descendants(opf, "title"):
-        text = " ".join("".join(node.itertext()).split())
-        if text:
-            return text
-    return None
 
 
 def _props(item: Element) -> str:

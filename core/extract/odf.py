@@ -15,7 +15,7 @@ from .archive import Archive, ZipLimits
 from .base import Category, Document, Piece
 from .package import NAMES, expect
 from .pieces import Outline, Sections, split_long
-from .xmltree import Element, attribute, descendants, local, parse
+from .xmltree import Element, attribute, descendants, first_text, local, parse
 
 # Elements whose text a reader never sees as part of the flow: change tracking keeps
 # deleted text, indexes and tables of contents repeat headings, and the rest is markup.
@@ -204,8 +204,4 @@ def _meta_title(archive: Archive) -> str | None:
     data = archive.read_optional("meta.xml")
     if data is None:
         return None
-    for node in descendants(parse(data, "meta.xml"), "title"):
-        text = " ".join("".join(node.itertext()).split())
-        if text:
-            return text
-    return None
+    return first_text(parse(data, "meta.xml"), "title")

@@ -7,7 +7,7 @@ import posixpath
 from dataclasses import dataclass
 
 from .archive import Archive
-from .xmltree import Element, attribute, descendants, local, parse
+from .xmltree import Element, attribute, descendants, first_text, local, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +66,7 @@ def title(archive: Archive) -> str | None:
     data = archive.read_optional("docProps/core.xml")
     if data is None:
         return None
-    for node in descendants(parse(data, "docProps/core.xml"), "title"):
-        text = (node.text or "").strip()
-        if text:
-            return text
-    return None
+    return first_text(parse(data, "docProps/core.xml"), "title")
 
 
 def paragraphs(body: Element) -> list[str]:

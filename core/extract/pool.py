@@ -20,12 +20,15 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ExtractionFailed
 
 from .base import Category, Document, Piece
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 DEFAULT_REGISTRY = "core.extract.registry:Registry.default"
 # Starting a worker imports Python and the parsers; that must not count against the
@@ -68,6 +71,16 @@ class ExtractionPool:
         self._inline: Registry | None = None
         self._inline_lock = threading.Lock()
         self._closed = False
+
+    @classmethod
+    def for_settings(cls, settings: Settings, workers: int) -> ExtractionPool:
+        """``workers`` processes with the settings' time, memory and size limits."""
+        return cls(
+            workers,
+            settings.extract_timeout_s,
+            settings.extract_memory_mb,
+            settings.max_file_mb * 1024 * 1024,
+        )
 
     @property
     def workers(self) -> int:

@@ -130,6 +130,16 @@ def descendants(element: Element, name: str) -> Iterator[Element]:
     return (node for node in element.iter() if local(node.tag) == name)
 
 
+def first_text(element: Element, name: str) -> str | None:
+    """The text of the first ``name`` element below ``element`` that holds any, with its
+    whitespace collapsed (a title, say)."""
+    for node in descendants(element, name):
+        text = " ".join("".join(node.itertext()).split())
+        if text:
+            return text
+    return None
+
+
 def _drain(builder: _Builder) -> Iterator[Event]:
     events, builder.events = builder.events, []
     for kind, element, parent in events:
