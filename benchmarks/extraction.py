@@ -68,7 +68,7 @@ def robustness() -> None:
 
 
 def mixed_folder(work: Path, abstracts: int, pdf_copies: int) -> Path:
-    """The robustness files, every readable PDF of it ``pdf_copies`` times (each copy made
+    """The robustness files, every PDF of it ``pdf_copies`` times (each copy made
     distinct by a trailing comment, so none is skipped as a duplicate), and SciFact
     abstracts as Word files: extraction that costs something next to the model."""
     import docx
