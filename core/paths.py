@@ -30,14 +30,19 @@ class Locations:
     def from_environment(cls) -> Locations:
         home = os.environ.get(HOME_VARIABLE)
         if home:
-            root = Path(home).expanduser().resolve()
-            return cls(data=root, config=root, cache=root / "cache", state=root / "state")
+            return cls.under(Path(home))
         return cls(
             data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
             state=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
         )
+
+    @classmethod
+    def under(cls, root: Path) -> Locations:
+        """Everything in one folder, as ``TROVE_HOME`` asks."""
+        root = root.expanduser().resolve()
+        return cls(data=root, config=root, cache=root / "cache", state=root / "state")
 
     @property
     def database(self) -> Path:

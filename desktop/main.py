@@ -22,6 +22,8 @@ from desktop.engine import Engine
 from desktop.window import MainWindow
 
 PROBE = "TROVE_STARTUP_PROBE"
+# How long --self-test waits for the engine and the first results.
+SELF_TEST_TIMEOUT_MS = 150_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     _probe("window shown")
     QTimer.singleShot(0, engine.start)
+    if options.self_test:
+        _self_test(app, window, engine)
     if options.search:
         window.search.box.setText(options.search)
         window.search.search_now()
@@ -47,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trove-desktop", description="The Trove window.")
     parser.add_argument("--search", metavar="TEXT", help="open with TEXT searched for")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="with --search: exit 0 once the window shows results, non-zero if it cannot",
+    )
     return parser
 
 
@@ -72,6 +81,33 @@ def _tray(window: MainWindow, engine: Engine) -> None:
         tray.quit_requested.connect(QApplication.quit)
         tray.show()
     window.tray = tray
+
+
+def _self_test(app: QApplication, window: MainWindow, engine: Engine) -> None:
+    """Exit 0 once the shown window lists results; 1 if the engine fails, 2 on time-out."""
+    started = time.monotonic()
+
+    def shown(count: int) -> None:
+        handle = window.windowHandle()
+        if count > 0 and handle is not None and handle.isExposed():
+            print(
+                f"the window ({app.platformName()}) showed {count} results "
+                f"{time.monotonic() - started:.1f} s after it opened",
+                flush=True,
+            )
+            app.exit(0)
+
+    def failed(message: str) -> None:
+        print(f"the window's engine failed: {message}", file=sys.stderr, flush=True)
+        app.exit(1)
+
+    def timed_out() -> None:
+        print("the window showed no results in time", file=sys.stderr, flush=True)
+        app.exit(2)
+
+    window.results_shown.connect(shown)
+    engine.failed.connect(failed)
+    QTimer.singleShot(SELF_TEST_TIMEOUT_MS, timed_out)
 
 
 def _stop(window: MainWindow, engine: Engine) -> None:

@@ -1,30 +1,92 @@
-"""``trove doctor``: check each part Trove depends on, one line each."""
+"""``trove doctor``: check each part Trove depends on, one line each.
+
+First what the machine offers (a writable data folder, disk space, the window's system
+libraries), which needs nothing of Trove to work; then the index and the model. With
+``--self-test`` the second half is replaced by ``core.selftest``, which proves every part
+in a temporary home and leaves the person's own index alone.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import IO
 
+from core import machine
 from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
 from core.errors import TroveError
+from core.paths import Locations
+from core.selftest import Outcome, SelfTest, window_command
 from core.store import vec_version
 
 Check = Callable[[Trove], str]
 
 
-def run_doctor(out: IO[str]) -> int:
-    failed = 0
-    with Trove.open() as trove:
-        for name, check in CHECKS:
-            try:
-                detail, ok = check(trove), True
-            except (TroveError, OSError, RuntimeError, ImportError) as exc:
-                detail, ok = str(exc), False
-            failed += not ok
-            out.write(f"{'ok  ' if ok else 'FAIL'}  {name:<12} {detail}\n")
+def run_doctor(out: IO[str], *, self_test: bool = False) -> int:
+    locations = Locations.from_environment()
+    outcomes = [*machine_outcomes(locations)]
+    _write(out, outcomes)
+    parts = _self_test() if self_test else index_outcomes()
+    for outcome in parts:
+        _write(out, [outcome])
+        outcomes.append(outcome)
+    failed = [o.part for o in outcomes if not o.ok]
+    if failed:
+        out.write(f"\n{len(failed)} failed: {', '.join(failed)}\n")
+    elif self_test:
+        out.write("\nThe self-test passed.\n")
     return 1 if failed else 0
+
+
+def machine_outcomes(locations: Locations) -> Iterator[Outcome]:
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("data folder", lambda: machine.check_data_folder(locations.data)),
+        ("disk space", lambda: machine.check_free_space(locations.data)),
+    ]
+    for name, check in checks:
+        yield _outcome(name, check)
+    yield _window_libraries()
+
+
+def _window_libraries() -> Outcome:
+    """Missing window libraries fail only where there is a screen to open a window on."""
+    outcome = _outcome("window libs", machine.check_window_libraries)
+    if outcome.ok or machine.has_display():
+        return outcome
+    return Outcome(outcome.part, True, f"no display here, but {outcome.detail}", warning=True)
+
+
+def index_outcomes() -> Iterator[Outcome]:
+    try:
+        trove = Trove.open()
+    except (TroveError, OSError) as exc:
+        yield Outcome("index", False, str(exc))
+        return
+    with trove:
+        for name, check in CHECKS:
+            yield _outcome(name, partial(check, trove))
+
+
+def _self_test() -> Iterator[Outcome]:
+    with tempfile.TemporaryDirectory(prefix="trove-self-test-") as root:
+        yield from SelfTest(Path(root), window_command()).run()
+
+
+def _outcome(name: str, check: Callable[[], str]) -> Outcome:
+    try:
+        return Outcome(name, True, check())
+    except (TroveError, OSError, RuntimeError, ImportError) as exc:
+        return Outcome(name, False, str(exc))
+
+
+def _write(out: IO[str], outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        out.write(f"{outcome.label:<4}  {outcome.part:<12} {outcome.detail}\n")
+        out.flush()
 
 
 def _sqlite_vec(trove: Trove) -> str:

@@ -128,10 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     retry.set_defaults(handler=cmd_retry)
 
     doctor = commands.add_parser("doctor", help="check that Trove's parts work here")
+    doctor.add_argument(
+        "--self-test",
+        action="store_true",
+        help="prove every part works together (model, extraction workers, sqlite-vec, "
+        "watcher, window) in a temporary index; your own index is not touched",
+    )
     doctor.set_defaults(handler=cmd_doctor)
 
     gui = commands.add_parser("gui", help="open the Trove window")
     gui.add_argument("--search", metavar="TEXT", help="open with TEXT searched for")
+    gui.add_argument(
+        "--self-test",
+        action="store_true",
+        help="with --search: exit 0 once the window shows results, non-zero if it cannot",
+    )
     gui.set_defaults(handler=cmd_gui)
     return parser
 
@@ -179,7 +190,8 @@ def cmd_gui(args: argparse.Namespace, out: IO[str]) -> int:
     if not found:
         raise ConfigError("the desktop app is not installed (reinstall Trove)")
     start: Callable[[list[str]], int] = next(iter(found)).load()
-    return start(["trove", *(["--search", args.search] if args.search else [])])
+    options = ["--search", args.search] if args.search else []
+    return start(["trove", *options, *(["--self-test"] if args.self_test else [])])
 
 
 def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
@@ -368,4 +380,4 @@ def cmd_retry(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: IO[str]) -> int:
-    return run_doctor(out)
+    return run_doctor(out, self_test=args.self_test)
