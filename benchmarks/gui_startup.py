@@ -1,10 +1,14 @@
 """Start-up of the desktop app: process start to window shown, and to first results.
 
-Prepares an index of the sample folder once (through the command line), then starts
-`trove gui --search ...` RUNS times without a screen and reads the moments the app
-prints when TROVE_STARTUP_PROBE is set.  Prints each run and the medians.
+Prepares an index of the sample folder once (through the command line), then starts the
+window with a search RUNS times and reads the moments the app prints when
+TROVE_STARTUP_PROBE is set. Prints each run, the minimum and median of each moment, and
+the window process's peak memory (VmHWM) once its first results are on screen.
 
     .venv/bin/python benchmarks/gui_startup.py [--runs 5]
+    python3 benchmarks/gui_startup.py --trove /usr/bin/trove --desktop   # an installed app
+
+Without a screen (no DISPLAY) it runs offscreen; with one (xvfb-run, say) it uses it.
 """
 
 from __future__ import annotations
@@ -19,21 +23,23 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TROVE = Path(sys.executable).with_name("trove")
 QUERY = "how frequently does my indoor ficus tree need a drink"
+MOMENTS = ("window shown", "model ready", "results shown")
 
 
-def prepare(home: Path) -> dict[str, str]:
-    env = {**os.environ, "TROVE_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+def prepare(trove: Path, home: Path) -> dict[str, str]:
+    env = {**os.environ, "TROVE_HOME": str(home)}
+    if not env.get("DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
     for command in (["add", str(REPO / "resources" / "sample")], ["index"]):
-        subprocess.run([str(TROVE), *command], env=env, check=True, capture_output=True)
+        subprocess.run([str(trove), *command], env=env, check=True, capture_output=True)
     return {**env, "TROVE_STARTUP_PROBE": "1"}
 
 
-def one_run(env: dict[str, str]) -> dict[str, float]:
+def one_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
     started = time.time()
     process = subprocess.Popen(
-        [str(TROVE), "gui", "--search", QUERY],
+        [*command, "--search", QUERY],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -49,6 +55,7 @@ def one_run(env: dict[str, str]) -> dict[str, float]:
             key = what.split()[0] + " " + what.split()[1]
             moments.setdefault(key, float(stamp) - started)
             if key == "results shown" and int(what.split()[2]) > 0:
+                moments["peak MiB"] = peak_memory_mib(process.pid)
                 break
     finally:
         process.terminate()
@@ -56,20 +63,49 @@ def one_run(env: dict[str, str]) -> dict[str, float]:
     return moments
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The process's peak resident memory so far (Linux; NaN elsewhere)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--trove",
+        type=Path,
+        default=Path(sys.executable).with_name("trove"),
+        help="the trove executable (default: the one beside this Python)",
+    )
+    parser.add_argument(
+        "--desktop",
+        action="store_true",
+        help="start the trove-desktop beside it, as a menu entry does, not `trove gui`",
+    )
     args = parser.parse_args()
+    trove = args.trove.resolve()
+    command = [str(trove.with_name("trove-desktop"))] if args.desktop else [str(trove), "gui"]
     with tempfile.TemporaryDirectory(prefix="trove-startup-") as work:
-        env = prepare(Path(work) / "home")
-        runs = [one_run(env) for _ in range(args.runs)]
+        env = prepare(trove, Path(work) / "home")
+        runs = [one_run(command, env) for _ in range(args.runs)]
     for i, run in enumerate(runs, 1):
-        shown = ", ".join(f"{k} {v:.2f} s" for k, v in sorted(run.items(), key=lambda kv: kv[1]))
-        print(f"run {i}: {shown}")
-    for key in ("window shown", "model ready", "results shown"):
+        shown = ", ".join(f"{k} {run[k]:.2f} s" for k in MOMENTS if k in run)
+        print(f"run {i}: {shown}, peak {run.get('peak MiB', float('nan')):.0f} MiB")
+    for key in (*MOMENTS, "peak MiB"):
         values = [run[key] for run in runs if key in run]
         if values:
-            print(f"median {key}: {statistics.median(values):.3f} s ({len(values)} runs)")
+            unit = "MiB" if key == "peak MiB" else "s"
+            print(
+                f"{key}: min {min(values):.3f} {unit}, median {statistics.median(values):.3f} "
+                f"{unit} ({len(values)} runs)"
+            )
     return 0
 
 

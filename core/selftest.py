@@ -1,11 +1,11 @@
 """``trove doctor --self-test``: every part of Trove working together, where it is installed.
 
 It runs in a new temporary Trove home and never touches the person's own index. In order,
-it loads the model and embeds a sentence, reads a PDF and a DOCX in an extraction worker
-process, indexes them, answers a paraphrase through sqlite-vec, watches the folder until a
-newly written file is searchable, and opens the window in its own process, waiting until
-the window shows a search's results. Each part gives one ``Outcome``; a part that needs an
-earlier one that failed is reported as not run.
+it opens a new index with sqlite-vec, loads the model and embeds a sentence, reads a PDF
+and a DOCX in an extraction worker process, indexes them, answers a paraphrase through
+sqlite-vec, watches the folder until a newly written file is searchable, and opens the
+window in its own process, waiting until the window shows a search's results. Each part
+gives one ``Outcome``; a part that needs an earlier one that failed is reported as not run.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class SelfTest:
 
     def parts(self) -> list[tuple[str, Callable[[], str]]]:
         return [
+            ("database", self.check_database),
             ("model", self.check_model),
             ("extraction", self.check_extraction),
             ("index", self.check_index),
@@ -111,18 +112,24 @@ class SelfTest:
 
     # -- the parts -------------------------------------------------------------------
 
-    def check_model(self) -> str:
+    def check_database(self) -> str:
         self.locations.ensure()
-        # One extraction worker is enough here and keeps the check light.
+        # One extraction worker is enough here and keeps the check light; the model is
+        # loaded by the next part, on first use.
         settings = Settings(extract_workers=1)
         embedder = SentenceTransformerEmbedder.for_settings(settings)
         self.trove = Trove.open(self.locations, settings=settings, embedder=embedder)
+        return f"a new index opens with sqlite-vec {vec_version(self.trove.store.conn)}"
+
+    def check_model(self) -> str:
+        embedder = self._trove().embedder
         vector = embedder.embed_query("a sentence to check that the model answers")
         if vector.shape != (embedder.dimension,) or not np.isfinite(vector).all():
             raise SelfTestFailed(f"the model returned a vector of shape {vector.shape}")
         if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
             raise SelfTestFailed("the model's vectors are not of unit length")
-        return f"{embedder.model_id} embeds on {embedder.device} ({embedder.dimension} dimensions)"
+        device = getattr(embedder, "device", "its device")
+        return f"{embedder.model_id} embeds on {device} ({embedder.dimension} dimensions)"
 
     def check_extraction(self) -> str:
         trove = self._trove()
@@ -149,7 +156,7 @@ class SelfTest:
         query, expected = PARAPHRASE
         results = trove.search(query, limit=3)
         self._expect_first(results, expected, query)
-        return f"sqlite-vec {vec_version(trove.store.conn)} ranks {expected} first"
+        return f"nearest passages by meaning rank {expected} first"
 
     def check_watcher(self) -> str:
         from core.watch.watcher import Batch, Watcher, WatchOptions

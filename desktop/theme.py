@@ -140,7 +140,7 @@ def icon(name: str) -> QIcon:
     the engine re-reads the file lazily and needs its plugin deployed, while bytes from
     importlib.resources work wherever the package is installed.
     """
-    data = files("resources").joinpath("icons", f"{name}.svg").read_bytes()
+    data = (files("resources") / "icons" / f"{name}.svg").read_bytes()
     renderer = QSvgRenderer(QByteArray(data))
     if not renderer.isValid():
         raise ValueError(f"icon {name!r} is not a valid SVG file")
@@ -182,4 +182,6 @@ def _follow_scheme(app: QApplication, scheme: Qt.ColorScheme, style_sheet: str) 
 
 
 def _style_sheet() -> str:
-    return files("resources").joinpath("styles", "trove.qss").read_text(encoding="utf-8")
+    # One segment at a time: in the frozen app this is Python 3.11's MultiplexedPath,
+    # whose joinpath takes a single name.
+    return (files("resources") / "styles" / "trove.qss").read_text(encoding="utf-8")
