@@ -11,7 +11,7 @@ import pytest
 
 from core.selftest import SelfTest, SelfTestFailed
 
-PARTS = ("model", "extraction", "index", "sqlite-vec", "watcher", "window")
+PARTS = ("database", "model", "extraction", "index", "sqlite-vec", "watcher", "window")
 
 
 @pytest.mark.model
@@ -42,14 +42,15 @@ def test_a_failed_part_is_named_and_what_needs_it_is_not_run(tmp_path: Path) -> 
 
     outcomes = list(BrokenModel(tmp_path, window=None).run())
     assert [o.part for o in outcomes] == list(PARTS)
-    assert outcomes[0].label == "FAIL" and outcomes[0].detail == "the model file is missing"
-    for later in outcomes[1:]:
+    assert outcomes[0].ok and "sqlite-vec v0." in outcomes[0].detail
+    assert outcomes[1].label == "FAIL" and outcomes[1].detail == "the model file is missing"
+    for later in outcomes[2:]:
         assert not later.ok and later.detail == "not run: it needs model, which failed"
 
 
 def test_an_unexpected_error_is_reported_with_its_type(tmp_path: Path) -> None:
     class Buggy(SelfTest):
-        def check_model(self) -> str:
+        def check_database(self) -> str:
             return {}["missing"]  # type: ignore[no-any-return]
 
     first = next(iter(Buggy(tmp_path, window=None).run()))
