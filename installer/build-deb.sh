@@ -23,7 +23,7 @@ arch=amd64
 build_packages=(binutils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0
     libxkbcommon-x11-0 libxkbcommon0 libx11-xcb1 libfontconfig1 libfreetype6 libdbus-1-3
-    libglib2.0-0 libegl1 libgl1 libopengl0)
+    libglib2.0-0 libegl1 libgl1)
 missing=()
 for package in "${build_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -53,7 +53,9 @@ build/venv/bin/python -c 'import torch' 2>/dev/null ||
 say "Freezing (PyInstaller)"
 freeze_started=$SECONDS
 rm -rf dist/pyinstaller
-build/venv/bin/pyinstaller --noconfirm --log-level WARN \
+# Python modules stored, not zlib-compressed, in the executable's archive: the package's xz
+# compresses them far better than zlib does, and importing them needs no inflating.
+PYINSTALLER_ZLIB_COMPRESSION_LEVEL=0 build/venv/bin/pyinstaller --noconfirm --log-level WARN \
     --distpath dist/pyinstaller --workpath build/pyinstaller installer/trove.spec
 app=dist/pyinstaller/trove
 echo "froze in $((SECONDS - freeze_started)) s; $(du -sh "$app" | cut -f1) in $app"

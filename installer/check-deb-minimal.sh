@@ -42,12 +42,15 @@ mount -t proc proc "$root/proc" && mounts+=("$root/proc")
 mount -t tmpfs tmpfs "$root/dev/shm" && mounts+=("$root/dev/shm")
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/trove.deb"
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_root() {
+    chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        DEBIAN_FRONTEND=noninteractive "$@"
+}
 
 say "Installing the package with apt alone"
 in_root apt-get update -qq
 before=$(in_root dpkg-query -W -f='${Package}\n' | wc -l)
-DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -qq --no-install-recommends \
+in_root apt-get install -y -qq --no-install-recommends \
     /tmp/trove.deb >/dev/null
 echo "apt added $(( $(in_root dpkg-query -W -f='${Package}\n' | wc -l) - before )) packages"
 
@@ -62,7 +65,7 @@ in_root trove doctor | tee /tmp/trove-minimal-doctor.txt
 grep -q "^ok    window libs" /tmp/trove-minimal-doctor.txt || fail "doctor finds window libraries missing"
 
 say "Self-test on a real X server (Xvfb added now)"
-DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -qq --no-install-recommends \
+in_root apt-get install -y -qq --no-install-recommends \
     xvfb xauth >/dev/null
 in_root xvfb-run -a -s "-screen 0 1280x800x24" trove doctor --self-test |
     tee /tmp/trove-minimal-selftest.txt
