@@ -67,6 +67,26 @@ say "Cold start of the installed window (Xvfb)"
 "${as_colleague[@]}" xvfb-run -a -s "-screen 0 1280x800x24" \
     python3 benchmarks/gui_startup.py --trove /usr/bin/trove --desktop --runs 5 | tee -a "$report"
 
+say "The portable archive, unpacked by an ordinary user into a folder with a space"
+version=$(dpkg-deb -f "$deb" Version)
+archive=$(dirname "$deb")/trove-$version-linux-x86_64.tar.gz
+if [ -f "$archive" ]; then
+    user_home=$(mktemp -d /tmp/trove-portable.XXXXXX)
+    chmod 755 "$user_home" && chown nobody:nogroup "$user_home"
+    as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+        env -u DISPLAY -u XDG_DATA_HOME -u XDG_CONFIG_HOME -u XDG_CACHE_HOME -u XDG_STATE_HOME
+        -u TROVE_HOME HOME="$user_home" QT_QPA_PLATFORM=offscreen)
+    "${as_nobody[@]}" mkdir "$user_home/my apps"
+    "${as_nobody[@]}" tar -C "$user_home/my apps" -xzf "$archive"
+    started=$SECONDS
+    (cd / && "${offline[@]}" "${as_nobody[@]}" \
+        "$user_home/my apps/trove-$version-linux-x86_64/trove" doctor --self-test)
+    figure "portable archive, ordinary user: self-test passed in $((SECONDS - started)) s"
+    rm -rf "$user_home"
+else
+    echo "no $archive beside the package: skipped"
+fi
+
 say "Removing"
 [ -d "$home/.local/share/Trove" ] || fail "the self-test left no data folder to keep"
 touch "$home/.local/share/Trove/kept"
