@@ -65,7 +65,8 @@ def check_data_folder(folder: Path) -> str:
     return f"{folder} is writable"
 
 
-def check_free_space(folder: Path, minimum: int = MIN_FREE_BYTES) -> str:
+def check_free_space(folder: Path, minimum: int | None = None) -> str:
+    minimum = MIN_FREE_BYTES if minimum is None else minimum
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     if free < minimum:

@@ -19,11 +19,11 @@ arch=amd64
 [ "$(uname -m)" = x86_64 ] || { echo "build-deb.sh builds for x86_64 only" >&2; exit 1; }
 
 # objdump reads the libraries' needs; the Qt xcb libraries must be on the build machine so
-# that the dependency list below can name their packages.
-build_packages=(binutils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
-    libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0
-    libxkbcommon-x11-0 libxkbcommon0 libx11-xcb1 libfontconfig1 libfreetype6 libdbus-1-3
-    libglib2.0-0 libegl1 libgl1)
+# that the dependency list below can name their packages. The list is the one `trove
+# doctor` checks (core/machine.py).
+xcb_packages=$(python3 -c 'from core.machine import QT_XCB_LIBRARIES as libraries
+print(*sorted(set(libraries.values())))')
+read -ra build_packages <<< "binutils $xcb_packages"
 missing=()
 for package in "${build_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

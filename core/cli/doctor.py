@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import IO
 
@@ -27,14 +28,13 @@ Check = Callable[[Trove], str]
 
 
 def run_doctor(out: IO[str], *, self_test: bool = False) -> int:
-    locations = Locations.from_environment()
-    outcomes = [*machine_outcomes(locations)]
-    _write(out, outcomes)
     parts = _self_test() if self_test else index_outcomes()
-    for outcome in parts:
-        _write(out, [outcome])
-        outcomes.append(outcome)
-    failed = [o.part for o in outcomes if not o.ok]
+    failed = []
+    for outcome in chain(machine_outcomes(Locations.from_environment()), parts):
+        out.write(f"{outcome.label:<4}  {outcome.part:<12} {outcome.detail}\n")
+        out.flush()
+        if not outcome.ok:
+            failed.append(outcome.part)
     if failed:
         out.write(f"\n{len(failed)} failed: {', '.join(failed)}\n")
     elif self_test:
@@ -81,12 +81,6 @@ def _outcome(name: str, check: Callable[[], str]) -> Outcome:
         return Outcome(name, True, check())
     except (TroveError, OSError, RuntimeError, ImportError) as exc:
         return Outcome(name, False, str(exc))
-
-
-def _write(out: IO[str], outcomes: list[Outcome]) -> None:
-    for outcome in outcomes:
-        out.write(f"{outcome.label:<4}  {outcome.part:<12} {outcome.detail}\n")
-        out.flush()
 
 
 def _sqlite_vec(trove: Trove) -> str:
