@@ -11,6 +11,7 @@ while the writer writes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from core.errors import IndexLocked
+from core.paths import PRIVATE_FILE, make_private_folder
 
 # msvcrt locks are mandatory, so Windows locks a byte past the pid, which stays readable.
 _WINDOWS_LOCK_OFFSET = 64
@@ -50,8 +52,8 @@ class WriterLock:
             if self._depth:
                 self._depth += 1
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            make_private_folder(self.path.parent)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
             try:
                 _lock(fd)
             except OSError:
@@ -97,9 +99,11 @@ def _message(pid: int | None) -> str:
 
 
 def _write_pid(fd: int) -> None:
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    # The pid only names the holder in a message: on a full disk the lock holds without it.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
 
 
 def _read_pid(fd: int) -> int | None:

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.paths import make_private_folder
 
 # Below this much free space the index may not fit, and SQLite fails mid-write.
 MIN_FREE_BYTES = 500 * 1024**2
@@ -54,7 +55,7 @@ QT_XCB_LIBRARIES = {
 def check_data_folder(folder: Path) -> str:
     """The folder exists (or can be made) and a file can be written in it."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_folder(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".trove-write-check-"):
             pass
     except OSError as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import itertools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +13,10 @@ from typing import Any
 import apsw
 import sqlite_vec
 
-from core.errors import StoreError
+from core.errors import DiskFull, IndexDamaged, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_RETRY_S = 0.01
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> apsw.Connection:
@@ -37,18 +41,104 @@ def connect(path: Path | str, *, readonly: bool = False) -> apsw.Connection:
         conn.enable_load_extension(False)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
     if not readonly:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
 
+def _use_wal(conn: apsw.Connection) -> None:
+    """Switch to WAL (a no-op once the file is in WAL mode).
+
+    Two processes switching a new file at once each hold a lock the other's switch waits
+    for; SQLite answers one of them "database is locked" at once instead of waiting out
+    the busy timeout, so that one tries again until the other has switched the file.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except apsw.BusyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
+
+
+# What SQLite says when the file itself is unsound.
+DAMAGE_ERRORS = (apsw.CorruptError, apsw.NotADBError)
+
+
+def explained(error: apsw.Error, path: Path | str) -> StoreError | None:
+    """The error a person can act on for a known SQLite condition; None for others,
+    which are bugs."""
+    if isinstance(error, DAMAGE_ERRORS):
+        return IndexDamaged(path, _first_line(error))
+    if isinstance(error, apsw.FullError) or _no_space(error):
+        return DiskFull(path)
+    return None
+
+
+@contextmanager
+def explaining(path: Path | str) -> Iterator[None]:
+    """Known SQLite conditions inside become Trove's errors, naming ``path``."""
+    try:
+        yield
+    except apsw.Error as error:
+        known = explained(error, path)
+        if known is None:
+            raise
+        raise known from error
+
+
+def _no_space(error: apsw.Error) -> bool:
+    # A full disk met while writing the log or a temporary file can reach SQLite as an
+    # I/O error; the OS's errno says what it was.
+    if getattr(error, "system_errno", 0) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # sqlite-vec reports SQLITE_FULL met while making its tables inside its own message.
+    return "database or disk is full" in str(error)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).split(":", 1)[-1].strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+_savepoints = itertools.count()
+
+
 @contextmanager
 def atomic(conn: apsw.Connection) -> Iterator[apsw.Connection]:
     """Everything inside commits together or not at all (nests as savepoints)."""
-    with conn:
+    name = f"trove_{next(_savepoints)}"
+    conn.execute(f"SAVEPOINT {name}")
+    try:
         yield conn
+    except BaseException:
+        # After a full disk or an I/O error SQLite has already rolled the whole
+        # transaction back; rolling back again would hide the error that did it.
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
+@contextmanager
+def immediate(conn: apsw.Connection) -> Iterator[apsw.Connection]:
+    """A transaction that takes the write lock before it reads (waiting up to the busy
+    timeout), so what it reads stays true until it commits: for a check-then-write that
+    several processes may run at once.  ``atomic`` nests inside it as savepoints."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite rolls back by itself after some errors
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 Row = tuple[Any, ...]

@@ -1,13 +1,13 @@
 """The index schema and its named migrations.
 
-Each migration is a function applied in one transaction together with the row that
-records it.  A database that records a migration this version does not know was written
-by a newer Trove and is refused; an older one is copied aside before it is migrated.
+Each migration is a function applied atomically together with the row that records it,
+under the write lock.  A database that records a migration this version does not know
+was written by a newer Trove and is refused; an older one is copied aside before it is
+migrated.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +15,8 @@ from pathlib import Path
 import apsw
 
 from core.errors import SchemaTooNew
-from core.store.connection import atomic
+from core.paths import create_private_file
+from core.store.connection import atomic, immediate
 
 Migration = Callable[[apsw.Connection], None]
 
@@ -88,15 +89,43 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 
 
 def applied_migrations(conn: apsw.Connection) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-    )
+    """The migrations this database records (none for a new file); reads, never writes."""
+    table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+    ).fetchone()
+    if table is None:
+        return []
     return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY name")]
 
 
 def migrate(conn: apsw.Connection, db_path: Path | None) -> list[str]:
-    """Bring the schema up to date; return the names of the migrations applied now."""
-    done = applied_migrations(conn)
+    """Bring the schema up to date; return the names of the migrations applied now.
+
+    Commands started together on a new index all find it unmigrated, so the migrations
+    run under the write lock, and what is applied is read again once it is held: the
+    first process migrates, the others wait and then find nothing to do.  An up-to-date
+    index (the usual open) takes no write lock.
+    """
+    if not _pending(applied_migrations(conn), db_path):
+        return []
+    with immediate(conn):
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        done = applied_migrations(conn)
+        pending = _pending(done, db_path)
+        if pending and done and db_path is not None:
+            _back_up(db_path, done[-1])
+        for name, step in pending:
+            with atomic(conn):
+                step(conn)
+                conn.execute(
+                    "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
+                )
+    return [name for name, _ in pending]
+
+
+def _pending(done: list[str], db_path: Path | None) -> list[tuple[str, Migration]]:
     known = [name for name, _ in MIGRATIONS]
     unknown = [name for name in done if name not in known]
     if unknown:
@@ -104,22 +133,27 @@ def migrate(conn: apsw.Connection, db_path: Path | None) -> list[str]:
             f"this index was written by a newer version of Trove (it has migration "
             f"{unknown[-1]!r}); update Trove or move {db_path} aside"
         )
-    pending = [(name, step) for name, step in MIGRATIONS if name not in done]
-    if pending and done and db_path is not None:
-        _back_up(conn, db_path, done[-1])
-    for name, step in pending:
-        with atomic(conn):
-            step(conn)
-            conn.execute(
-                "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
-            )
-    return [name for name, _ in pending]
+    return [(name, step) for name, step in MIGRATIONS if name not in done]
 
 
-def _back_up(conn: apsw.Connection, db_path: Path, version: str) -> None:
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def _back_up(db_path: Path, version: str) -> None:
+    """Copy the database aside, private like the index, before it is migrated.
+
+    Read through a connection of its own: the migrating one is inside a transaction,
+    where it cannot fold the log into the file for a plain copy; SQLite's backup from a
+    reader copies the log's pages too.
+    """
     target = db_path.with_name(f"{db_path.stem}.before-{version}{db_path.suffix}")
-    shutil.copy2(db_path, target)
+    target.unlink(missing_ok=True)  # a copy left by an attempt that failed
+    create_private_file(target)
+    source = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    copy = apsw.Connection(str(target))
+    try:
+        with copy.backup("main", source, "main") as backup:
+            backup.step()
+    finally:
+        copy.close()
+        source.close()
 
 
 def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
@@ -139,8 +173,3 @@ def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
         f"file_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine, "
         f"{columns})"
     )
-
-
-def drop_vector_tables(conn: apsw.Connection) -> None:
-    conn.execute("DROP TABLE IF EXISTS chunk_vec")
-    conn.execute("DROP TABLE IF EXISTS file_vec")
