@@ -2,8 +2,9 @@
 
 Rules use gitignore syntax.  Defaults skip version-control data, dependency and build
 output, virtual environments and caches; the user's patterns for a folder come after the
-defaults, so ``!build/`` brings a default-ignored folder back.  Private folders (keys,
-password stores) are never read, whatever the patterns say.
+defaults, so ``!build/`` brings a default-ignored folder back.  What is private (keys,
+password stores, credential files) is decided before these rules, on the whole path, by
+``core.privacy``: no pattern here can bring it back.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ DEFAULT_PATTERNS = """
     *~
 """.split()
 
-PRIVATE_PATTERNS = """
-    .ssh/ .gnupg/ .password-store/ .aws/ .azure/ .kube/ .docker/ keyrings/
-    .local/share/keyrings/ *.kdbx *.kdb *.keychain *.keychain-db *.pem *.key *.p12 *.pfx *.jks
-    *.keystore id_rsa* id_dsa* id_ecdsa* id_ed25519* .netrc .pgpass
-""".split()
-
 USER_IGNORE_FILE = ".troveignore"
 
 
@@ -38,7 +33,6 @@ class IgnoreRules:
     """Decides, for a path relative to a watched folder, whether to skip it and why."""
 
     def __init__(self, user_patterns: str = "") -> None:
-        self._private = pathspec.GitIgnoreSpec.from_lines(PRIVATE_PATTERNS)
         user_lines = [line.strip() for line in user_patterns.splitlines() if line.strip()]
         self._patterns = DEFAULT_PATTERNS + user_lines
         self._combined = pathspec.GitIgnoreSpec.from_lines(self._patterns)
@@ -56,8 +50,6 @@ class IgnoreRules:
 
     def check(self, relative: str, is_dir: bool) -> Verdict | None:
         key = relative.replace(os.sep, "/") + ("/" if is_dir else "")
-        if self._private.match_file(key):
-            return Verdict("private: never read")
         result = self._combined.check_file(key)
         if not result.include or result.index is None:
             return None

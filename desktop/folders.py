@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from core.privacy import PRIVATE_RULES, summary
 from desktop import theme
 from desktop.widgets import Throttle, read_only_table
 
@@ -75,6 +76,10 @@ def folder_rows(
 
 def _read_folders(trove: Trove) -> list[FolderRow]:
     return folder_rows(trove.folders(), trove.folder_counts())
+
+
+def _read_allowed(trove: Trove) -> tuple[str, ...]:
+    return trove.settings.allowed_private_files
 
 
 def choose_directory(parent: QWidget) -> str:
@@ -141,6 +146,11 @@ class FoldersDialog(QDialog):
         save_row = QHBoxLayout()
         save_row.addStretch(1)
         save_row.addWidget(self.save_patterns)
+        # No pattern can bring these back, so the person should see them beside the patterns.
+        self.private_note = QLabel(self)
+        self.private_note.setWordWrap(True)
+        self.private_note.setToolTip("\n".join(rule.describe() for rule in PRIVATE_RULES))
+        self._show_allowed(())
 
         self.error = QLabel(self)
         self.error.setWordWrap(True)
@@ -157,6 +167,7 @@ class FoldersDialog(QDialog):
         layout.addWidget(self.patterns_label)
         layout.addWidget(self.patterns)
         layout.addLayout(save_row)
+        layout.addWidget(self.private_note)
         layout.addWidget(self.error)
         layout.addWidget(close)
         self._selection_changed()
@@ -184,6 +195,7 @@ class FoldersDialog(QDialog):
             self._engine.read(
                 _read_folders, self._show_rows, self._show_error, latest="folders-dialog"
             )
+            self._engine.read(_read_allowed, self._show_allowed, latest="folders-allowed")
 
     def _show_rows(self, rows: list[FolderRow]) -> None:
         if not isValid(self):  # closed and deleted while the read ran
@@ -197,6 +209,14 @@ class FoldersDialog(QDialog):
                 self.table.selectRow(index)
         self.empty_hint.setVisible(not rows)
         self._selection_changed()
+
+    def _show_allowed(self, allowed: Sequence[str]) -> None:
+        if not isValid(self):
+            return
+        text = f"Never read, whatever the patterns say: {summary()}."
+        if allowed:
+            text += f"\nRead all the same, as you allowed: {', '.join(allowed)}."
+        self.private_note.setText(text)
 
     def _fill_row(self, index: int, row: FolderRow) -> None:
         name = QTableWidgetItem(theme.icon("folder"), row.path)
