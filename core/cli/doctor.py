@@ -18,10 +18,12 @@ from typing import IO
 
 from core import machine
 from core.app import Trove
-from core.embedding import SentenceTransformerEmbedder
+from core.cli.output import printable
+from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.errors import TroveError
 from core.paths import Locations
 from core.selftest import Outcome, SelfTest, window_command
+from core.settings import load_settings
 from core.store import vec_version
 
 Check = Callable[[Trove], str]
@@ -31,7 +33,7 @@ def run_doctor(out: IO[str], *, self_test: bool = False) -> int:
     parts = _self_test() if self_test else index_outcomes()
     failed = []
     for outcome in chain(machine_outcomes(Locations.from_environment()), parts):
-        out.write(f"{outcome.label:<4}  {outcome.part:<12} {outcome.detail}\n")
+        out.write(f"{outcome.label:<4}  {outcome.part:<12} {printable(outcome.detail)}\n")
         out.flush()
         if not outcome.ok:
             failed.append(outcome.part)
@@ -64,11 +66,19 @@ def index_outcomes() -> Iterator[Outcome]:
     try:
         trove = Trove.open()
     except (TroveError, OSError) as exc:
+        # A damaged or locked index says so; the model is still worth checking.
         yield Outcome("index", False, str(exc))
+        yield _outcome("model", _model_alone)
         return
     with trove:
         for name, check in CHECKS:
             yield _outcome(name, partial(check, trove))
+
+
+def _model_alone() -> str:
+    locations = Locations.from_environment()
+    settings = load_settings(locations.settings)
+    return _embeds(SentenceTransformerEmbedder.for_settings(settings))
 
 
 def _self_test() -> Iterator[Outcome]:
@@ -95,13 +105,18 @@ def _database(trove: Trove) -> str:
 
 
 def _model(trove: Trove) -> str:
-    started = time.monotonic()
-    vector = trove.embedder.embed_query("a quick check that the model answers")
-    if vector.shape[0] != trove.embedder.dimension:
-        raise TroveError("the model returned a vector of the wrong size")
+    answer = _embeds(trove.embedder)
     trove.store.check_model(trove.embedder.model_id)
+    return answer
+
+
+def _embeds(embedder: Embedder) -> str:
+    started = time.monotonic()
+    vector = embedder.embed_query("a quick check that the model answers")
+    if vector.shape[0] != embedder.dimension:
+        raise TroveError("the model returned a vector of the wrong size")
     return (
-        f"{trove.embedder.model_id} loads and embeds "
+        f"{embedder.model_id} loads and embeds "
         f"({vector.shape[0]} dimensions, {time.monotonic() - started:.1f}s)"
     )
 

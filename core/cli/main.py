@@ -6,18 +6,33 @@ A mistake the user can fix prints one line and exits non-zero; a traceback means
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, NoReturn
+
+import apsw
 
 from core.app import Trove
 from core.cli.doctor import run_doctor
-from core.cli.output import ProgressLine, print_json, print_results, result_json
-from core.errors import ConfigError, TroveError
-from core.events import CancelToken, FileFailed, Finished, Notice, Progress, ScanDone
+from core.cli.interrupt import Interrupt
+from core.cli.output import (
+    ProgressLine,
+    print_json,
+    print_results,
+    printable,
+    private_lines,
+    private_rules_help,
+    result_json,
+)
+from core.errors import ConfigError, DiskFull, IndexDamaged, TroveError
+from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
+from core.paths import Locations
+from core.store.connection import explained
 
 if TYPE_CHECKING:
     from core.watch.watcher import Batch
@@ -33,27 +48,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, sys.stdout)
     except TroveError as exc:
-        print(f"trove: {exc}", file=sys.stderr)
+        print(f"trove: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("trove: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except (apsw.Error, OSError) as exc:
+        known = known_condition(exc)
+        if known is None:
+            raise  # a bug: let it show as one
+        print(f"trove: {printable(str(known))}", file=sys.stderr)
+        return 1
+
+
+def known_condition(error: BaseException) -> TroveError | None:
+    """A damaged index or a full disk met outside the store's own translation (a
+    query, the writer lock's file), as the message a person can act on."""
+    database = Locations.from_environment().database
+    if isinstance(error, apsw.Error):
+        return explained(error, database)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(error.filename or database.parent)
+    return None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error quoting what was typed shows its control characters
+    escaped (the sub-commands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="trove", description="Find files on your computer by what they mean."
-    )
+    parser = _Parser(prog="trove", description="Find files on your computer by what they mean.")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     add = commands.add_parser("add", help="watch a folder (then run `trove index`)")
-    add.add_argument("folder")
+    add.add_argument("folder", type=_name)
     add.add_argument(
         "--ignore",
         action="append",
         default=[],
+        type=_text,
         metavar="PATTERN",
         help="gitignore-style pattern to skip in this folder (repeatable)",
     )
@@ -65,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=cmd_add)
 
     remove = commands.add_parser("remove", help="stop watching a folder and forget its files")
-    remove.add_argument("folder")
+    remove.add_argument("folder", type=_name)
     remove.set_defaults(handler=cmd_remove)
 
     index = commands.add_parser("index", help="bring the index up to date with the folders")
@@ -92,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(handler=cmd_watch)
 
     search = commands.add_parser("search", help="rank files by meaning")
-    search.add_argument("text", nargs="?", help="what you are looking for")
+    search.add_argument("text", nargs="?", type=_text, help="what you are looking for")
     search.add_argument(
         "--batch",
         metavar="FILE",
@@ -106,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE",
         help="only these file types: pdf, docx, markdown, md, py, ... (repeatable)",
     )
-    search.add_argument("--in", dest="folder", metavar="DIR", help="only files below DIR")
+    search.add_argument(
+        "--in", dest="folder", type=_name, metavar="DIR", help="only files below DIR"
+    )
     search.add_argument(
         "--since",
         metavar="DATE",
@@ -116,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(handler=cmd_search)
 
     similar = commands.add_parser("similar", help="files similar to a file")
-    similar.add_argument("file")
+    similar.add_argument("file", type=_name)
     _add_result_options(similar, default_limit=10)
     similar.set_defaults(handler=cmd_similar)
 
@@ -124,8 +165,31 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--failed", action="store_true", help="list the files that failed")
     status.set_defaults(handler=cmd_status)
 
+    allow = commands.add_parser(
+        "allow",
+        help="read one file a private rule skips (a credentials.json that is a document)",
+        description="Let Trove read one file that a private rule below matched by its name,\n"
+        "from the next `trove index` on (restart a running `trove watch` or window).\n"
+        "Only single files: never a folder, nor a file inside a private folder.",
+        epilog=private_rules_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    allow.add_argument("file")
+    allow.add_argument("--remove", action="store_true", help="skip FILE again")
+    allow.set_defaults(handler=cmd_allow)
+
     retry = commands.add_parser("retry", help="read failed files again on the next index run")
     retry.set_defaults(handler=cmd_retry)
+
+    repair = commands.add_parser(
+        "repair",
+        help="move a damaged index aside (it is kept, not deleted) and start a new one "
+        "for the same folders",
+    )
+    repair.add_argument(
+        "--force", action="store_true", help="even if the index passes its integrity check"
+    )
+    repair.set_defaults(handler=cmd_repair)
 
     doctor = commands.add_parser("doctor", help="check that Trove's parts work here")
     doctor.add_argument(
@@ -137,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=cmd_doctor)
 
     gui = commands.add_parser("gui", help="open the Trove window")
-    gui.add_argument("--search", metavar="TEXT", help="open with TEXT searched for")
+    gui.add_argument("--search", type=_text, metavar="TEXT", help="open with TEXT searched for")
     gui.add_argument(
         "--self-test",
         action="store_true",
@@ -159,7 +223,8 @@ def _add_result_options(parser: argparse.ArgumentParser, default_limit: int) -> 
 
 
 def _positive(value: str) -> int:
-    number = int(value) if value.isdigit() else 0
+    # isdigit() alone admits "²", which int() refuses.
+    number = int(value) if value.isascii() and value.isdigit() else 0
     if number <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, not {value!r}")
     return number
@@ -169,13 +234,43 @@ def parse_since(value: str) -> datetime:
     relative = re.fullmatch(r"(\d+)([dwmy])", value.strip().lower())
     if relative:
         days = int(relative.group(1)) * {"d": 1, "w": 7, "m": 30, "y": 365}[relative.group(2)]
-        return datetime.now() - timedelta(days=days)
+        try:
+            return datetime.now() - timedelta(days=days)
+        except OverflowError:
+            return datetime.min  # further back than dates go: every file
     try:
         return datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a date; use 2024-05-01 or 7d, 3w, 6m, 1y"
         ) from None
+
+
+def _text(value: str) -> str:
+    # Python turns bytes that are not UTF-8 into lone surrogates, which neither the
+    # model nor the index can take; they come from a terminal set to another encoding.
+    if not _is_utf8(value):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(value)}' is not UTF-8 text; set the terminal to UTF-8"
+        )
+    return value
+
+
+def _name(value: str) -> str:
+    if not _is_utf8(value):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(value)}' is not a UTF-8 name, and Trove reads only UTF-8 names "
+            "(rename it)"
+        )
+    return value
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -198,14 +293,17 @@ def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
     with Trove.open() as trove:
         folder = trove.add_folder(args.folder, "\n".join(args.ignore), poll=args.poll)
     how = " by polling" if folder.poll else ""
-    out.write(f"Watching {folder.path}{how}. Run `trove index` (or `trove watch`) to index it.\n")
+    out.write(
+        f"Watching {printable(folder.path)}{how}. "
+        "Run `trove index` (or `trove watch`) to index it.\n"
+    )
     return 0
 
 
 def cmd_remove(args: argparse.Namespace, out: IO[str]) -> int:
     with Trove.open() as trove:
         removed = trove.remove_folder(args.folder)
-    out.write(f"Stopped watching {args.folder}; {removed} files left the index.\n")
+    out.write(f"Stopped watching {printable(args.folder)}; {removed} files left the index.\n")
     return 0
 
 
@@ -215,11 +313,19 @@ def cmd_index(args: argparse.Namespace, out: IO[str]) -> int:
             raise ConfigError("no folders to index; add one with `trove add FOLDER`")
         cancel = CancelToken()
         try:
-            finished = _follow(trove.index(cancel, rebuild=args.rebuild), out)
+            finished = _follow(_index_run(trove, cancel, args.rebuild), out)
         except KeyboardInterrupt:
             cancel.cancel()
             raise
     return 0 if finished is not None and not finished.cancelled else 1
+
+
+def _index_run(trove: Trove, cancel: CancelToken, rebuild: bool) -> Iterator[Event]:
+    if not rebuild:
+        return trove.index(cancel)
+    from core.model_switch import rebuild as rebuilt
+
+    return rebuilt(trove, cancel)
 
 
 def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
@@ -228,7 +334,7 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
         if isinstance(event, Progress):
             bar.show(event)
         elif isinstance(event, Notice):
-            print(f"trove: {event.message}", file=sys.stderr)
+            print(f"trove: {printable(event.message)}", file=sys.stderr)
         elif isinstance(event, ScanDone):
             out.write(
                 f"{event.files_seen} files: {event.unchanged} unchanged, "
@@ -248,6 +354,14 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
 
 
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
+    # Ctrl-C is taken over before anything slow starts: from here on it ends the watch
+    # within moments, whatever the watcher is doing (core.cli.interrupt).
+    with Interrupt(out, "Stopped watching.\n") as interrupt:
+        _watch(args, out, interrupt.token)
+    return 0
+
+
+def _watch(args: argparse.Namespace, out: IO[str], cancel: CancelToken) -> None:
     from core.watch.watcher import Batch, Watcher, WatchOptions
 
     with Trove.open() as trove:
@@ -258,16 +372,12 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
         options = WatchOptions(poll=frozenset(polled), reconcile_every_s=minutes * 60.0)
         out.write(f"Watching {len(trove.folders())} folders; Ctrl-C stops.\n")
         out.flush()
-        try:
-            for event in Watcher(trove, options).events():
-                if isinstance(event, Batch):
-                    out.write(_batch_line(event))
-                    out.flush()
-                elif isinstance(event, Notice):
-                    print(f"trove: {event.message}", file=sys.stderr)
-        except KeyboardInterrupt:
-            out.write("Stopped watching.\n")
-    return 0
+        for event in Watcher(trove, options).events(cancel):
+            if isinstance(event, Batch):
+                out.write(_batch_line(event))
+                out.flush()
+            elif isinstance(event, Notice):
+                print(f"trove: {printable(event.message)}", file=sys.stderr)
 
 
 def _batch_line(batch: Batch) -> str:
@@ -300,9 +410,11 @@ def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
-    source = sys.stdin if args.batch == "-" else _open_text(args.batch)
+    # Read as bytes: a line that is not UTF-8 is then the user's mistake, with its number.
+    source = sys.stdin.buffer if args.batch == "-" else _open_bytes(args.batch)
     with source:
-        for number, line in enumerate(source, 1):
+        for number, raw in enumerate(source, 1):
+            line = _decoded(raw, number)
             if not line.strip():
                 continue
             query_id, text = _batch_query(line, number)
@@ -313,11 +425,18 @@ def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _open_text(path: str) -> IO[str]:
+def _open_bytes(path: str) -> IO[bytes]:
     try:
-        return open(path, encoding="utf-8")
+        return open(path, "rb")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _decoded(raw: bytes, number: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"line {number} of the batch is not UTF-8 text") from None
 
 
 def _batch_query(line: str, number: int) -> tuple[object, str]:
@@ -327,6 +446,8 @@ def _batch_query(line: str, number: int) -> tuple[object, str]:
         raise ConfigError(f"line {number} of the batch is not JSON") from None
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise ConfigError(f'line {number} of the batch needs {{"id": ..., "text": "..."}}')
+    if not _is_utf8(record["text"]):  # a lone surrogate, written as \udc80 in JSON
+        raise ConfigError(f"line {number} of the batch holds text that is not Unicode")
     return record.get("id", number), record["text"]
 
 
@@ -344,31 +465,48 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     with Trove.open() as trove:
         status = trove.status()
         failures = trove.store.failures() if args.failed else []
+        partial = trove.store.partly_indexed() if args.failed else []
+        allowed = trove.settings.allowed_private_files
     if args.failed:
         for path, category, reason in failures:
-            out.write(f"{path}\n    {category}: {reason}\n")
+            out.write(f"{printable(path)}\n    {printable(category)}: {printable(reason)}\n")
         if not failures:
             out.write("No failed files.\n")
+        if partial:
+            out.write(f"\nPartly indexed ({len(partial)}):\n")
+            out.writelines(f"{printable(p)}\n    {printable(note)}\n" for p, note in partial)
         return 0
     states = status.states
-    out.write(f"Index:    {status.database}\n")
+    out.write(f"Index:    {printable(str(status.database))}\n")
     out.write(
-        f"Model:    {status.model or status.configured_model}"
+        f"Model:    {printable(status.model or status.configured_model)}"
         + (f" ({status.dimension} dimensions)\n" if status.dimension else "\n")
     )
     if status.model and status.model != status.configured_model:
         out.write(
-            f"          settings ask for {status.configured_model}: run `trove index --rebuild`\n"
+            f"          settings ask for {printable(status.configured_model)}: "
+            "run `trove index --rebuild`\n"
         )
     out.write(f"Folders:  {len(status.folders)}\n")
     for folder in status.folders:
-        out.write(f"          {folder.path}\n")
+        out.write(f"          {printable(folder.path)}\n")
     summary = ", ".join(
         f"{states.get(s, 0)} {s}"
         for s in ("indexed", "pending", "failed", "excluded", "unsupported")
     )
     out.write(f"Files:    {summary}\n")
     out.write(f"Passages: {status.chunks}\n")
+    out.write(private_lines(allowed))
+    return 0
+
+
+def cmd_allow(args: argparse.Namespace, out: IO[str]) -> int:
+    with Trove.open() as trove:
+        path = trove.allow_private_file(args.file, allow=not args.remove)
+    if args.remove:
+        out.write(f"Skipping {printable(path)} again; `trove index` takes it out of the index.\n")
+    else:
+        out.write(f"Allowed {printable(path)}; `trove index` reads it.\n")
     return 0
 
 
@@ -377,6 +515,47 @@ def cmd_retry(args: argparse.Namespace, out: IO[str]) -> int:
         count = trove.retry_failed()
     out.write(f"{count} failed files will be read again by `trove index`.\n")
     return 0
+
+
+def cmd_repair(args: argparse.Namespace, out: IO[str]) -> int:
+    from core.store.damage import set_aside
+
+    database = Locations.from_environment().database
+    if not database.exists():
+        raise ConfigError(f"there is no index at {database} to repair")
+    problem = _damage(database)
+    if problem is None and not args.force:
+        out.write(
+            f"The index at {printable(str(database))} passes its integrity check; "
+            "nothing to repair.\n"
+        )
+        return 0
+    recovery = set_aside(database)
+    out.write(f"Moved the index to {printable(str(recovery.moved_to))} (nothing was deleted).\n")
+    if recovery.folders:
+        out.write(f"A new index watches the same {len(recovery.folders)} folders:\n")
+        out.writelines(f"    {printable(folder.path)}\n" for folder in recovery.folders)
+        out.write("Run `trove index` (or `trove watch`) to read them again.\n")
+    else:
+        out.write("No folders could be read from it; add yours again with `trove add`.\n")
+    return 0
+
+
+def _damage(database: Path) -> str | None:
+    """What is wrong with the index file, or None if it is sound."""
+    from core.store import Store
+
+    try:
+        store = Store.open(database, readonly=True)
+    except IndexDamaged as exc:
+        return exc.detail
+    try:
+        verdict = store.integrity_check()
+    except IndexDamaged as exc:
+        return exc.detail
+    finally:
+        store.close()
+    return None if verdict == "ok" else verdict
 
 
 def cmd_doctor(args: argparse.Namespace, out: IO[str]) -> int:
