@@ -16,11 +16,13 @@ from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.errors import ConfigError
 from core.events import CancelToken, Event
 from core.extract import ExtractionPool, Registry
-from core.indexer import Indexer, prepare_passages
+from core.indexer import Indexer
 from core.lock import WriterLock
+from core.passages import prepare_passages
 from core.paths import Locations
+from core.privacy import PrivateRules
 from core.search import Filters, Result, Searcher
-from core.settings import Settings, load_settings
+from core.settings import Settings, load_settings, save_settings
 from core.store import Folder, Store
 from core.store.connection import fetch_one
 from core.store.index import mean_direction
@@ -88,6 +90,12 @@ class Trove:
     def close(self) -> None:
         self.store.close()
 
+    def reopen(self) -> None:
+        """Open the index file again: after another one was put in its place."""
+        self.store.close()
+        self.store = Store.open(self.locations.database)
+        self._searcher = None
+
     def __enter__(self) -> Trove:
         return self
 
@@ -98,8 +106,11 @@ class Trove:
 
     def add_folder(self, path: str | Path, ignore: str = "", *, poll: bool = False) -> Folder:
         """Watch a folder.  ``poll`` for network shares and removable drives, which send
-        no change events."""
+        no change events.  Private folders and Trove's own are refused (core.privacy)."""
         folder = _real_dir(path)
+        refusal = self.private_rules().refusal(folder)
+        if refusal is not None:
+            raise ConfigError(refusal)
         with self.lock, self.store.transaction():
             return self.store.add_folder(folder, ignore, poll)
 
@@ -132,12 +143,11 @@ class Trove:
 
     # -- indexing --------------------------------------------------------------------
 
-    def index(self, cancel: CancelToken | None = None, *, rebuild: bool = False) -> Iterator[Event]:
+    def index(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Bring the index in line with the folders.  Another model means building a new
+        index: ``core.model_switch.rebuild``."""
         with self.lock:
-            if rebuild:
-                self.store.forget_vectors()
-            else:
-                self.store.check_model(self.embedder.model_id)
+            self.store.check_model(self.embedder.model_id)
             with self.extraction_pool() as pool:
                 yield from self.indexer(pool).run(cancel)
 
@@ -152,7 +162,9 @@ class Trove:
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
             batch_chunks=self.settings.commit_every,
+            max_passages=self.settings.max_passages_per_file,
             lock=self.lock,
+            private=self.private_rules(),
         )
 
     def retry_failed(self) -> int:
@@ -171,6 +183,29 @@ class Trove:
     def extraction_pool(self, workers: int | None = None) -> ExtractionPool:
         """Worker processes that read files, with the settings' time and memory limits."""
         return ExtractionPool.for_settings(self.settings, workers or self.extraction_workers())
+
+    # -- privacy ---------------------------------------------------------------------
+
+    def private_rules(self) -> PrivateRules:
+        """What no scan reads: the maintained list and Trove's own folders, less the
+        single files the user allowed."""
+        return PrivateRules.for_trove(self.locations, self.settings.allowed_private_files)
+
+    def allow_private_file(self, path: str | Path, *, allow: bool = True) -> str:
+        """Let the next scans read one file a private rule matched (``allow=False`` takes
+        that back); saved in the settings.  Returns the file's real path."""
+        real = os.path.realpath(os.path.expanduser(str(path)))
+        allowed = self.settings.allowed_private_files
+        if allow:
+            refusal = self.private_rules().allowance_refusal(real)
+            if refusal is not None:
+                raise ConfigError(refusal)
+        elif real not in allowed:
+            raise ConfigError(f"{path} is not among the allowed files")
+        kept = [p for p in allowed if p != real] + ([real] if allow else [])
+        self.settings = self.settings.with_changes(allowed_private_files=tuple(sorted(kept)))
+        save_settings(self.settings, self.locations.settings)
+        return real
 
     def _kind_of(self, path: str) -> str | None:
         return self.registry.kind_of(Path(path))
@@ -215,13 +250,14 @@ class Trove:
         # A file from anywhere may be hostile: read it in a worker process, with limits.
         with self.extraction_pool(workers=1) as pool:
             document = pool.extract(Path(real))
-        *_, inputs = prepare_passages(
+        inputs = prepare_passages(
             document,
             os.path.basename(real),
             self.embedder,
             self.settings.chunk_tokens,
             self.settings.chunk_overlap,
-        )
+            self.settings.max_passages_per_file,
+        ).inputs
         if not inputs:
             raise ConfigError(f"{path} holds no text to compare")
         vector = mean_direction(self.embedder.embed_documents(inputs))
@@ -258,7 +294,7 @@ class Trove:
         return Filters(
             exts=frozenset(exts),
             folder=_real_dir(folder) if folder else None,
-            since_s=int(since.timestamp()) if since else None,
+            since_s=_epoch_s(since) if since else None,
         )
 
     # -- reporting -------------------------------------------------------------------
@@ -274,6 +310,23 @@ class Trove:
             dimension=binding[1] if binding else None,
             configured_model=self.embedder.model_id,
         )
+
+
+# File times are compared in nanoseconds, as SQLite's 64-bit integers: 1677 to 2262.
+_EPOCH_S_RANGE = (-(2**63) // 10**9 + 1, (2**63 - 1) // 10**9)
+
+
+def _epoch_s(moment: datetime) -> int:
+    """``moment`` in seconds since 1970, for a filter: a date before 1677 keeps every
+    file and one after 2262 none, rather than overflowing."""
+    try:
+        seconds = moment.timestamp()
+    except (OverflowError, OSError, ValueError):
+        # The local-time functions refuse the year 1 (and, on Windows, any date before
+        # 1970); counted without the time zone, such a date is off by hours at most.
+        seconds = (moment.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds()
+    low, high = _EPOCH_S_RANGE
+    return int(min(max(seconds, low), high))
 
 
 def _real_dir(path: str | Path) -> str:

@@ -31,6 +31,9 @@ _SENTENCE_END = re.compile(r"[.!?:;]['\")\]]?\s*$")
 class ChunkedDocument:
     text: str
     chunks: list[Chunk]
+    # False when the passage limit cut the document short: ``text`` then ends where the
+    # last passage ends.
+    complete: bool = True
 
 
 def passage_budget(max_tokens: int, title_tokens: int, wanted: int) -> int:
@@ -49,13 +52,18 @@ def join_pieces(document: Document) -> tuple[str, list[int]]:
 
 
 def chunk_document(
-    document: Document, tokenize: Tokenize, size: int, overlap: int
+    document: Document, tokenize: Tokenize, size: int, overlap: int, limit: int | None = None
 ) -> ChunkedDocument:
+    """The document's passages; at most ``limit`` of them, and then only as much of the
+    text is tokenized as those passages can hold, so a huge file costs no more memory
+    than ``limit`` passages do."""
     text, starts = join_pieces(document)
-    spans = _token_spans(document, starts, tokenize)
+    spans = _token_spans(document, starts, tokenize, None if limit is None else limit * size)
     chunks: list[Chunk] = []
     begin = 0
     while begin < len(spans):
+        if limit is not None and len(chunks) >= limit:
+            return ChunkedDocument(text[: chunks[-1].end], chunks, complete=False)
         end = _cut(text, spans, begin, balanced_window(len(spans) - begin, size, overlap))
         first, last = spans[begin][0], spans[end - 1][1]
         piece = bisect.bisect_right(starts, first) - 1
@@ -64,7 +72,7 @@ def chunk_document(
         if end >= len(spans):
             break
         begin = max(end - overlap, begin + 1)
-    return ChunkedDocument(text, chunks)
+    return ChunkedDocument(text, chunks, complete=not document.truncated)
 
 
 def balanced_window(tokens: int, size: int, overlap: int) -> int:
@@ -88,12 +96,17 @@ def _location(label: str, text: str, piece_start: int, first: int) -> str:
     return f"line {int(match.group(1)) + text.count(chr(10), piece_start, first)}"
 
 
-def _token_spans(document: Document, starts: list[int], tokenize: Tokenize) -> list[Span]:
+def _token_spans(
+    document: Document, starts: list[int], tokenize: Tokenize, most: int | None
+) -> list[Span]:
     # Tokenizing piece by piece keeps memory flat on huge documents and never lets a
-    # token straddle two pieces.
+    # token straddle two pieces.  Past ``most`` tokens (and one more, which tells that
+    # the text goes on) the rest would never reach a passage.
     spans: list[Span] = []
     for piece, start in zip(document.pieces, starts, strict=True):
         spans.extend((start + a, start + b) for a, b in tokenize(piece.text) if b > a)
+        if most is not None and len(spans) > most:
+            return spans[: most + 1]
     return spans
 
 

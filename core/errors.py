@@ -5,7 +5,9 @@
     ├── StoreError             the index database cannot be used as it is
     │   ├── SchemaTooNew       written by a newer Trove
     │   ├── ModelMismatch      built with another embedding model; needs a rebuild
-    │   └── IndexLocked        another process is writing the index
+    │   ├── IndexLocked        another process is writing the index
+    │   ├── IndexDamaged       the file is not a sound SQLite database any more
+    │   └── DiskFull           the disk holding the index has no room left
     ├── ModelError             the embedding model cannot be found or loaded
     └── ExtractionFailed       one file could not be read; carries a category and a reason
 
@@ -46,6 +48,28 @@ class ModelMismatch(StoreError):
 
 class IndexLocked(StoreError):
     """Another process holds the writer lock."""
+
+
+class IndexDamaged(StoreError):
+    """The index file is corrupt or not a database: it is moved aside, never deleted."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path, self.detail = path, detail
+        super().__init__(
+            f"the index at {path} is damaged ({detail}); `trove repair` moves it aside "
+            "(nothing is deleted) and starts a new one for your folders"
+        )
+
+
+class DiskFull(StoreError):
+    """A write found no room on the disk; what was committed before it stays."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(
+            f"the disk holding {path} is full; free some space and run Trove again: "
+            "what was indexed so far is kept and indexing resumes where it stopped"
+        )
 
 
 class ModelError(TroveError):

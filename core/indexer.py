@@ -22,18 +22,31 @@ from collections.abc import Callable, Collection, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.chunking import TITLE_TOKENS, chunk_document, passage_budget
+import numpy as np
+
 from core.embedding import Embedder
 from core.errors import ExtractionFailed
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.extract.base import Category, Document
 from core.lock import WriterLock
-from core.scanner import KindOf, Skipped, scan_folder, scan_targets
-from core.store import Chunk, FileRow, FileStat, Folder, Store
+from core.passages import Passages, prepare_passages
+from core.privacy import PrivateRules
+from core.scanner import (
+    UNLISTED,
+    KindOf,
+    Skipped,
+    Unlisted,
+    scan_folder,
+    scan_targets,
+    unreachable,
+)
+from core.store import FileRow, FileStat, Folder, Store
+from core.store.index import mean_direction
 from core.watch.scope import targets_by_folder
 
 Extract = Callable[[str], Document]
 PLAN_BATCH = 500
+CHANGING_REASON = "it changed while it was being read; it is read again once it changes next"
 READ_AHEAD_FILES = 32
 
 
@@ -58,30 +71,7 @@ class Plan:
 @dataclass(slots=True)
 class Prepared:
     job: Job
-    title: str
-    text: str
-    chunks: list[Chunk]
-    inputs: list[str]
-
-
-def prepare_passages(
-    document: Document, name: str, embedder: Embedder, chunk_tokens: int, chunk_overlap: int
-) -> tuple[str, str, list[Chunk], list[str]]:
-    """A document's title, text, passages, and the texts the model embeds for them (each
-    passage led by the title, so a passage deep in a file still says what file it is)."""
-    title = (document.title or "").strip() or name_label(name)
-    title_spans = embedder.token_spans(title)[:TITLE_TOKENS] if title else []
-    if title_spans:
-        title = title[: title_spans[-1][1]]
-    budget = passage_budget(embedder.max_tokens, len(title_spans), chunk_tokens)
-    chunked = chunk_document(
-        document, embedder.token_spans, budget, min(chunk_overlap, budget // 4)
-    )
-    inputs = [
-        f"{title}\n{c.text}" if title and not c.text.startswith(title) else c.text
-        for c in chunked.chunks
-    ]
-    return title, chunked.text, chunked.chunks, inputs
+    passages: Passages
 
 
 def file_digest(path: str) -> str:
@@ -90,13 +80,6 @@ def file_digest(path: str) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
-
-
-def name_label(name: str) -> str:
-    """A file name as words ("q3-budget_final.xlsx" -> "q3 budget final"), or "" if the
-    name carries no words (a number, a hash)."""
-    stem = os.path.splitext(name)[0].replace("_", " ").replace("-", " ").strip()
-    return stem if any(ch.isalpha() for ch in stem) else ""
 
 
 class Indexer:
@@ -112,6 +95,8 @@ class Indexer:
         chunk_tokens: int = 200,
         chunk_overlap: int = 40,
         batch_chunks: int = 256,
+        max_passages: int = 5000,
+        private: PrivateRules | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -121,7 +106,9 @@ class Indexer:
         self.chunk_tokens = chunk_tokens
         self.chunk_overlap = chunk_overlap
         self.batch_chunks = batch_chunks
+        self.max_passages = max_passages
         self.lock = lock
+        self.private = private or PrivateRules()
 
     def run(
         self, cancel: CancelToken | None = None, targets: Collection[str] | None = None
@@ -169,8 +156,9 @@ class Indexer:
         for folder in folders:
             if wanted is not None and folder.id not in wanted:
                 continue
-            if not os.path.isdir(folder.path):
-                yield Notice(f"{folder.path} is not reachable; its files are kept as they are")
+            why = unreachable(folder.path)
+            if why is not None:
+                yield Notice(f"{folder.path} {why}; its files are kept as they are")
                 continue
             known, found_files = self._survey(
                 folder, None if wanted is None else wanted[folder.id], cancel
@@ -179,6 +167,8 @@ class Indexer:
                 plan.seen += 1
                 stat = found.stat if isinstance(found, Skipped) else found
                 row = known.pop(stat.path, None)
+                if isinstance(found, Unlisted):
+                    self._unlisted(plan, found, known)
                 if row is not None and row.unchanged(stat) and _settled_state(row, found):
                     plan.unchanged += 1
                 else:
@@ -206,9 +196,10 @@ class Indexer:
         targets only: files remembered but not found are deleted, so both sides must cover
         exactly the same ground."""
         if targets is None:
-            return self.store.files_in(folder.id), scan_folder(folder, self.kind_of, cancel)
+            scan = scan_folder(folder, self.kind_of, cancel, self.private)
+            return self.store.files_in(folder.id), scan
         known = self.store.files_under(folder.id, targets)
-        return known, scan_targets(folder, targets, self.kind_of, cancel)
+        return known, scan_targets(folder, targets, self.kind_of, cancel, self.private)
 
     def _settle(
         self, plan: Plan, stat: FileStat, row: FileRow | None, gone: dict[str, FileRow]
@@ -240,6 +231,19 @@ class Indexer:
         file_id = self.store.upsert_file(stat, "pending", digest=digest)
         plan.jobs.append(Job(file_id, stat, digest))
 
+    def _unlisted(self, plan: Plan, folder: Unlisted, known: dict[str, FileRow]) -> None:
+        """The files the index knows below a folder that cannot be listed now are failed
+        (their text leaves the index, their rows stay), not taken for deleted."""
+        plan.failures.append(FileFailed(folder.stat.path, Category.UNREADABLE, folder.reason))
+        below = [path for path in known if path.startswith(os.path.join(folder.stat.path, ""))]
+        reason = f"the folder it is in cannot be listed: {folder.reason.removeprefix(UNLISTED)}"
+        with self.store.transaction():
+            for path in below:
+                row = known.pop(path)
+                # Size unknown (-1): once the folder opens, the file is read again.
+                stat = FileStat(row.path, row.folder_id, -1, row.mtime_ns, row.kind)
+                self._fail(plan, stat, Category.UNREADABLE, reason)
+
     def _skip(self, skipped: Skipped, row: FileRow | None) -> None:
         """Record a file Trove leaves alone; whatever it held before leaves the index."""
         if row is not None:
@@ -258,32 +262,37 @@ class Indexer:
 
     def _embed(self, plan: Plan, cancel: CancelToken) -> Generator[Event, None, tuple[int, int]]:
         self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
-        started = time.monotonic()
-        total, files_done, chunks_done, indexed = len(plan.jobs), 0, 0, 0
+        tally = _Tally(len(plan.jobs))
         batch: list[Prepared] = []
         for job, outcome in self._read_ahead(plan.jobs, cancel):
             if isinstance(outcome, ExtractionFailed):
                 failure = self._failed_reading(plan, job, outcome)
                 if failure is not None:
                     yield failure
-                files_done += 1
+                tally.files += 1
                 continue
-            batch.append(self._prepare(job, outcome))
-            if sum(len(p.chunks) for p in batch) < self.batch_chunks:
+            prepared = self._prepare(job, outcome)
+            if len(prepared.passages.chunks) > self.batch_chunks:
+                yield from self._flush(plan, batch, tally)
+                batch = []
+                yield from self._commit_large(plan, prepared, tally, cancel)
                 continue
-            written, chunks = self._commit(plan, batch)
-            files_done += len(batch)
-            indexed += written
-            chunks_done += chunks
-            batch = []
-            yield _progress(files_done, total, chunks_done, started, job.stat.path)
-        if batch and not cancel.cancelled:
-            written, chunks = self._commit(plan, batch)
-            files_done += len(batch)
-            indexed += written
-            chunks_done += chunks
-            yield _progress(files_done, total, chunks_done, started, batch[-1].job.stat.path)
-        return indexed, chunks_done
+            batch.append(prepared)
+            if sum(len(p.passages.chunks) for p in batch) >= self.batch_chunks:
+                yield from self._flush(plan, batch, tally)
+                batch = []
+        if not cancel.cancelled:
+            yield from self._flush(plan, batch, tally)
+        return tally.indexed, tally.chunks
+
+    def _flush(self, plan: Plan, batch: list[Prepared], tally: _Tally) -> Iterator[Event]:
+        if not batch:
+            return
+        written, chunks = self._commit(plan, batch)
+        tally.files += len(batch)
+        tally.indexed += written
+        tally.chunks += chunks
+        yield tally.progress(batch[-1].job.stat.path)
 
     def _failed_reading(self, plan: Plan, job: Job, failure: ExtractionFailed) -> FileFailed | None:
         with self.store.transaction():
@@ -318,38 +327,110 @@ class Indexer:
                 future.cancel()
 
     def _prepare(self, job: Job, document: Document) -> Prepared:
-        title, text, chunks, inputs = prepare_passages(
-            document, job.stat.name, self.embedder, self.chunk_tokens, self.chunk_overlap
+        passages = prepare_passages(
+            document,
+            job.stat.name,
+            self.embedder,
+            self.chunk_tokens,
+            self.chunk_overlap,
+            self.max_passages,
         )
-        return Prepared(job, title, text, chunks, inputs)
+        return Prepared(job, passages)
 
     def _commit(self, plan: Plan, batch: list[Prepared]) -> tuple[int, int]:
         """Embed a batch of files and write them in one transaction; returns how many
         files were written and how many passages embedded (a file changed on disk while
         it was read is embedded but not written)."""
-        inputs = [text for prepared in batch for text in prepared.inputs]
+        inputs = [text for prepared in batch for text in prepared.passages.inputs]
         vectors = self.embedder.embed_documents(inputs)
         offset = written = 0
         with self.store.transaction():
-            for prepared in batch:
-                job, count = prepared.job, len(prepared.chunks)
+            for job, passages in ((p.job, p.passages) for p in batch):
+                count = len(passages.chunks)
                 offset += count
                 if not count:
                     self._fail(plan, job.stat, Category.EMPTY, "the file holds no text")
-                    continue
-                if not _same_on_disk(job.stat):
-                    continue  # changed while being read: stays pending, read again next run
-                self.store.upsert_file(job.stat, "indexed", digest=job.digest, title=prepared.title)
-                self.store.write_document(
-                    job.file_id,
-                    job.stat,
-                    prepared.title,
-                    prepared.text,
-                    prepared.chunks,
-                    vectors[offset - count : offset],
-                )
-                written += 1
+                elif self._keep(plan, job, passages):
+                    self.store.write_document(
+                        job.file_id,
+                        job.stat,
+                        passages.title,
+                        passages.text,
+                        passages.chunks,
+                        vectors[offset - count : offset],
+                    )
+                    written += 1
         return written, offset
+
+    def _commit_large(
+        self, plan: Plan, prepared: Prepared, tally: _Tally, cancel: CancelToken
+    ) -> Iterator[Event]:
+        """A file of more passages than a batch: embedded and committed a batch at a
+        time, so memory stays that of one batch and a killed run keeps what was done (the
+        file stays pending until its last batch, and is read afresh next run)."""
+        job, passages = prepared.job, prepared.passages
+        direction = np.zeros(self.embedder.dimension, dtype=np.float64)
+        for start in range(0, len(passages.chunks), self.batch_chunks):
+            if cancel.cancelled:
+                with self.store.transaction():
+                    self.store.drop_content(job.file_id)  # half a file is not kept
+                return
+            stop = start + self.batch_chunks
+            vectors = self.embedder.embed_documents(passages.inputs[start:stop])
+            direction += vectors.sum(axis=0)
+            with self.store.transaction():
+                if start == 0:
+                    self.store.write_text(job.file_id, passages.text)
+                self.store.add_passages(
+                    job.file_id, job.stat, passages.title, passages.chunks[start:stop], vectors
+                )
+            tally.chunks += len(vectors)
+            yield tally.progress(job.stat.path)
+        tally.files += 1
+        with self.store.transaction():
+            if self._keep(plan, job, passages):
+                self.store.write_file_vector(job.file_id, job.stat, mean_direction(direction[None]))
+                tally.indexed += 1
+
+    def _keep(self, plan: Plan, job: Job, passages: Passages) -> bool:
+        """Mark a freshly embedded file indexed, unless it changed while it was read."""
+        if not _same_on_disk(job.stat):
+            # What was read is already out of date.  Recorded with the size and time it
+            # had when planned, so the next run (or the watcher's event for the next
+            # write) sees a change and reads it again.
+            self._fail(plan, job.stat, Category.CHANGING, CHANGING_REASON)
+            return False
+        note = None
+        if not passages.complete:
+            note = (
+                f"only its first {len(passages.chunks):,} passages are searchable: the "
+                f"limit per file is the max_passages_per_file setting ({self.max_passages:,})"
+            )
+        self.store.upsert_file(
+            job.stat,
+            "indexed",
+            digest=job.digest,
+            title=passages.title,
+            category=Category.PARTIAL if note else None,
+            reason=note,
+        )
+        return True
+
+
+@dataclass(slots=True)
+class _Tally:
+    """How far the embedding phase has gone, for progress events."""
+
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    files: int = 0
+    chunks: int = 0
+    indexed: int = 0
+
+    def progress(self, current: str) -> Progress:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        eta = (self.total - self.files) * elapsed / self.files if self.files else None
+        return Progress(self.files, self.total, self.chunks, self.chunks / elapsed, eta, current)
 
 
 def _same_on_disk(stat: FileStat) -> bool:
@@ -372,9 +453,3 @@ def _settled(job: Job, future: Future[Document]) -> tuple[Job, Document | Extrac
         return job, future.result()
     except ExtractionFailed as exc:
         return job, exc
-
-
-def _progress(files: int, total: int, chunks: int, started: float, current: str) -> Progress:
-    elapsed = max(time.monotonic() - started, 1e-6)
-    eta = (total - files) * elapsed / files if files else None
-    return Progress(files, total, chunks, chunks / elapsed, eta, current)

@@ -1,12 +1,13 @@
-"""Changing the embedding model without a gap in search.
+"""Changing the embedding model without a gap in search, and without losing the index.
 
 Vectors of two models cannot be compared, so another model means embedding every passage
-again.  ``trove index --rebuild`` does that in place, and search is empty until it ends.
-A ``ModelSwitch`` instead builds the new index in a second database; the current one keeps
+again.  A ``ModelSwitch`` builds the new index in a second database; the current one keeps
 answering searches and following changes meanwhile.  When the build is complete the
 caller closes the current index and ``finish`` renames the new one over it.  Whatever
 changed on disk during the build is caught by the reconcile the watcher runs when it
-starts again, as after any restart.
+starts again, as after any restart.  ``rebuild`` (``trove index --rebuild``) is the same
+build in the foreground: a model that does not load, or a build that fails or is
+cancelled, leaves the current index exactly as it was.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from pathlib import Path
 from core.app import Trove
 from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.errors import StoreError
-from core.events import CancelToken, Event
+from core.events import CancelToken, Event, Finished
+from core.paths import NEXT_INDEX_FOLDER, make_private_folder
 from core.settings import Settings
 from core.store import Folder, Store
 from core.store.connection import connect
 
-NEXT_FOLDER = "next-index"
+NEXT_FOLDER = NEXT_INDEX_FOLDER
 WAL_FILES = ("-wal", "-shm", "-journal")
 
 
@@ -43,7 +45,7 @@ class ModelSwitch:
         self.settings = settings
         self.folders = folders
         self.embedder = embedder or SentenceTransformerEmbedder.for_settings(settings)
-        self.locations = replace(trove.locations, data=trove.locations.data / NEXT_FOLDER)
+        self.locations = replace(trove.locations, data=trove.locations.next_index)
 
     @property
     def database(self) -> Path:
@@ -52,7 +54,7 @@ class ModelSwitch:
     def build(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Index every folder with the new model into the second database."""
         self.discard()  # what an abandoned switch left
-        self.locations.data.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.locations.data)
         store = Store.open(self.database)
         building = Trove(self.locations, self.settings, store, self.embedder, self.trove.registry)
         try:
@@ -77,6 +79,28 @@ class ModelSwitch:
 
     def discard(self) -> None:
         shutil.rmtree(self.locations.data, ignore_errors=True)
+
+
+def rebuild(trove: Trove, cancel: CancelToken | None = None) -> Iterator[Event]:
+    """Read and embed every file again with ``trove``'s model into a new index, then put
+    it in place of the current one, which stays untouched until then."""
+    with trove.lock:  # nothing else writes the current index meanwhile
+        _ = trove.embedder.dimension  # a model that cannot load fails before any work
+        switch = ModelSwitch(trove, trove.settings, trove.folders(), trove.embedder)
+        finished = None
+        try:
+            for event in switch.build(cancel):
+                finished = event if isinstance(event, Finished) else finished
+                yield event
+        except BaseException:
+            switch.discard()
+            raise
+        if finished is None or finished.cancelled:
+            switch.discard()
+            return
+        trove.store.close()
+        switch.finish()
+        trove.reopen()
 
 
 def _settle(database: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class Settings:
     extract_timeout_s: float = 60.0
     extract_memory_mb: int = 2048
     max_file_mb: int = 100
+    # Passages kept of one file (about 750,000 words: any book); the rest of a larger
+    # file is left out and the file is listed as partly indexed.
+    max_passages_per_file: int = 5000
     # Passages embedded and committed together; a killed run loses at most one batch.
     commit_every: int = 256
     # The watcher looks at every folder in full this often, for changes the OS missed.
@@ -39,6 +43,9 @@ class Settings:
     index_cores: int = 0
     # Desktop app: closing the window keeps Trove watching, from the system tray.
     keep_running: bool = False
+    # Single files a private rule matched that the user wants read all the same (absolute
+    # paths; `trove allow FILE`).  Never folders: see core.privacy.
+    allowed_private_files: tuple[str, ...] = ()
 
     def validated(self) -> Settings:
         if self.device not in DEVICES:
@@ -48,6 +55,7 @@ class Settings:
             "chunk_tokens",
             "extract_timeout_s",
             "max_file_mb",
+            "max_passages_per_file",
             "commit_every",
             "reconcile_minutes",
         )
@@ -58,7 +66,16 @@ class Settings:
             raise ConfigError("setting index_cores must be 0 (all) or a number of cores")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise ConfigError("chunk_overlap must be between 0 and half of chunk_tokens")
+        if not all(isinstance(p, str) and os.path.isabs(p) for p in self.allowed_private_files):
+            raise ConfigError("allowed_private_files must list absolute paths of files")
         return self
+
+    @property
+    def max_chars_per_file(self) -> int:
+        """How much text a reader hands over for one file: more than the passage limit
+        can use (a token is rarely over 12 characters), so only what would be left out
+        anyway is cut, and a huge file never crosses into the indexer whole."""
+        return self.max_passages_per_file * self.chunk_tokens * 12
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes).validated()
@@ -78,6 +95,8 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"settings file {path} was written by a newer Trove")
     known = {f.name: f.type for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known and k != "version"}
+    if isinstance(values.get("allowed_private_files"), list):  # JSON has no tuples
+        values["allowed_private_files"] = tuple(values["allowed_private_files"])
     try:
         return Settings(**values).validated()
     except TypeError as exc:

@@ -50,6 +50,7 @@ class Engine(QObject):
     status = Signal(str)  # what is loading or running, for the status bar
     ready = Signal()  # the index is open and the model loaded: searching is instant
     failed = Signal(str)  # the index or the model could not be opened at all
+    damaged = Signal(str)  # the index file is damaged: offer to set it aside (``repair``)
     notice = Signal(str)  # something the user should know, that stops nothing
     writable = Signal(bool)  # False: another process indexes; this window only searches
     scanned = Signal(object)  # core.events.ScanDone of a pass
@@ -125,9 +126,29 @@ class Engine(QObject):
         self.ready.emit()
 
     def _failed(self, error: BaseException) -> None:
+        from core.errors import IndexDamaged
+
         log.error("the engine did not start", exc_info=error)
-        self.failed.emit(str(error))
         self.status.emit(f"Trove could not start: {error}")
+        if isinstance(error, IndexDamaged):
+            self.damaged.emit(str(error))
+        else:
+            self.failed.emit(str(error))
+
+    def repair(self) -> None:
+        """Move the damaged index aside (kept, not deleted), start a new one for the
+        same folders, and start again on it."""
+
+        def set_aside() -> None:
+            from core.paths import Locations
+            from core.store.damage import set_aside
+
+            locations = self._locations or Locations.from_environment()
+            recovery = set_aside(locations.database)
+            self.notice.emit(f"The damaged index was kept as {recovery.moved_to}")
+
+        self.status.emit("Setting the damaged index aside…")
+        self.reads.run(set_aside, lambda _: self.start(), self._failed)
 
     def shutdown(self) -> None:
         """Stop watching and close the index (blocks: call it with the window hidden)."""

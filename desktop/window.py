@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop import system, theme
 from desktop.activity import IndexActivity
+from desktop.damage import confirm_set_aside
 from desktop.emptystate import EmptyState
 from desktop.engine import Engine, Query
 from desktop.preview import PreviewPane
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         engine.notice.connect(self._notice)
         engine.ready.connect(self._ready)
         engine.failed.connect(self._failed)
+        engine.damaged.connect(self._damaged)
         engine.folders_changed.connect(self._load_folders)
         engine.index_changed.connect(self._index_changed)
         engine.scanned.connect(self.activity.scanned)
@@ -481,6 +483,12 @@ class MainWindow(QMainWindow):
 
     def _failed(self, message: str) -> None:
         self._show_message(f"Trove could not open its index or its model:\n{message}")
+
+    def _damaged(self, message: str) -> None:
+        self._show_message(f"Trove's index is damaged:\n{message}")
+        if confirm_set_aside(self):
+            self._show_message("Starting a new index for your folders…")
+            self.engine.repair()
 
     def _notice(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)

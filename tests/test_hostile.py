@@ -14,6 +14,7 @@ import pytest
 
 from core.app import Trove
 from core.events import ScanDone
+from core.indexer import CHANGING_REASON
 from tests.conftest import open_trove, run_index, write
 from tests.extract_files import add_zeros, write_zip
 from tests.fakes import FakeEmbedder
@@ -135,7 +136,8 @@ def test_files_that_vanish_or_change_while_being_read(trove: Trove, folder: Path
             write(folder, "changing.txt", "Second draft about orchids and their roots.")
     ledger = _ledger(trove)
     assert "vanishing.txt" not in ledger
-    assert ledger["changing.txt"][0] == "pending"  # not stored with stale text
+    # Not stored with stale text, and not silently left pending: a failure that says why.
+    assert ledger["changing.txt"] == ("failed", CHANGING_REASON)
     run_index(trove)
     assert _ledger(trove)["changing.txt"][0] == "indexed"
     assert trove.search("orchids roots", 1)[0].path == str(folder / "changing.txt")

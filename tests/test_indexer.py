@@ -11,6 +11,7 @@ import pytest
 from core.app import Trove
 from core.errors import ModelMismatch
 from core.events import CancelToken, Finished, Progress, ScanDone
+from core.model_switch import rebuild
 from tests.conftest import SHARED, open_trove, run_index, write
 from tests.fakes import FakeEmbedder
 
@@ -297,8 +298,8 @@ def test_another_model_is_refused_until_rebuild(trove: Trove, docs: Path) -> Non
         other.search("sailing boats", 3)
     with pytest.raises(ModelMismatch):
         list(other.index())
-    finished, _ = run_index(other, rebuild=True)
-    assert finished.files_indexed == 4
+    finished = list(rebuild(other))[-1]
+    assert isinstance(finished, Finished) and finished.files_indexed == 4
     assert other.store.model_binding() == ("test/other-model", 32)
     assert other.search("sailing boats", 1)[0].path == str(docs / "notes/alpha.txt")
 

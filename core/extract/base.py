@@ -20,6 +20,9 @@ class Category:
     UNREADABLE = "unreadable"
     EMPTY = "no text"
     CRASHED = "extractor crashed"
+    CHANGING = "being written"
+    # Not a failure: an indexed file of which only the beginning is searchable.
+    PARTIAL = "partly indexed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,8 @@ class Document:
 
     pieces: list[Piece] = field(default_factory=list)
     title: str | None = None
+    # Only the beginning of the file's text: it was longer than Trove keeps of one file.
+    truncated: bool = False
 
     @property
     def char_count(self) -> int:

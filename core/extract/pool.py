@@ -43,6 +43,8 @@ class _Spec:
     memory_mb: int
     max_bytes: int
     registry_factory: str
+    # Text handed back per file: the rest of a huge document stays in the worker.
+    max_chars: int | None = None
 
 
 class ExtractionPool:
@@ -60,10 +62,11 @@ class ExtractionPool:
         memory_mb: int,
         max_bytes: int,
         registry_factory: str = DEFAULT_REGISTRY,
+        max_chars: int | None = None,
     ) -> None:
         if workers < 0:
             raise ValueError(f"workers must be 0 or more, not {workers}")
-        self._spec = _Spec(timeout_s, memory_mb, max_bytes, registry_factory)
+        self._spec = _Spec(timeout_s, memory_mb, max_bytes, registry_factory, max_chars)
         self._workers = [_Worker(self._spec) for _ in range(workers)]
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         for worker in self._workers:
@@ -80,6 +83,7 @@ class ExtractionPool:
             settings.extract_timeout_s,
             settings.extract_memory_mb,
             settings.max_file_mb * 1024 * 1024,
+            max_chars=settings.max_chars_per_file,
         )
 
     @property
@@ -129,7 +133,7 @@ class ExtractionPool:
         with self._inline_lock:
             if self._inline is None:
                 self._inline = load_factory(self._spec.registry_factory)()
-            return self._inline.extract(path, self._spec.max_bytes)
+            return truncated(self._inline.extract(path, self._spec.max_bytes), self._spec.max_chars)
 
 
 class _Worker:
@@ -192,7 +196,7 @@ class _Worker:
     def _start(self) -> None:
         context = get_context("spawn")  # never fork: the parent may hold torch and threads
         parent, child = context.Pipe()
-        args = (child, self._spec.registry_factory, self._spec.memory_mb, self._spec.max_bytes)
+        args = (child, self._spec)
         process = context.Process(target=serve, args=args, name="trove-extract", daemon=True)
         process.start()
         child.close()
@@ -255,16 +259,16 @@ def load_factory(spec: str) -> Callable[[], Registry]:
     return factory
 
 
-def serve(conn: Connection, registry_factory: str, memory_mb: int, max_bytes: int) -> None:
+def serve(conn: Connection, spec: _Spec) -> None:
     """Worker process main loop: receive a path, send back a reply, until told to stop."""
     # Ctrl+C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        registry = load_factory(registry_factory)()
+        registry = load_factory(spec.registry_factory)()
     except Exception:
         conn.send(("error", traceback.format_exc()))
         return
-    _limit_memory(memory_mb)
+    _limit_memory(spec.memory_mb)
     conn.send(("ready",))
     while True:
         try:
@@ -273,31 +277,48 @@ def serve(conn: Connection, registry_factory: str, memory_mb: int, max_bytes: in
             return
         if path is None:
             return
-        reply = _run(registry, Path(path), max_bytes, memory_mb)
+        reply = _run(registry, Path(path), spec)
         conn.send(reply)
         if reply[0] == "retire":
             return
 
 
-def _run(registry: Registry, path: Path, max_bytes: int, memory_mb: int) -> tuple[Any, ...]:
+def _run(registry: Registry, path: Path, spec: _Spec) -> tuple[Any, ...]:
     try:
-        return ("ok", *_pack(registry.extract(path, max_bytes)))
+        document = registry.extract(path, spec.max_bytes)
+        return ("ok", *_pack(truncated(document, spec.max_chars)))
     except ExtractionFailed as failure:
         return ("failed", failure.category, failure.reason)
     except MemoryError:
         # The heap may be in a poor state after this; the worker leaves after replying.
-        return ("retire", Category.CRASHED, f"reading it needed more than {memory_mb} MB")
+        return ("retire", Category.CRASHED, f"reading it needed more than {spec.memory_mb} MB")
+
+
+def truncated(document: Document, max_chars: int | None) -> Document:
+    """The document, or its first ``max_chars`` characters, marked as cut short."""
+    if max_chars is None or document.char_count <= max_chars:
+        return document
+    pieces, room = [], max_chars
+    for piece in document.pieces:
+        if room <= 0:
+            break
+        pieces.append(
+            piece if len(piece.text) <= room else Piece(piece.text[:room], piece.location)
+        )
+        room -= len(piece.text)
+    return Document(pieces, document.title, truncated=True)
 
 
 # A Document crosses the pipe as plain tuples: pickling a million Piece dataclasses
 # (a long log file) takes several times longer than pickling their strings.
-def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]]]:
-    return document.title, [(piece.text, piece.location) for piece in document.pieces]
+def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]], bool]:
+    pieces = [(piece.text, piece.location) for piece in document.pieces]
+    return document.title, pieces, document.truncated
 
 
 def _unpack(payload: tuple[Any, ...]) -> Document:
-    title, pieces = payload
-    return Document([Piece(text, location) for text, location in pieces], title)
+    title, pieces, cut = payload
+    return Document([Piece(text, location) for text, location in pieces], title, cut)
 
 
 def _limit_memory(memory_mb: int) -> None:

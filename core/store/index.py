@@ -7,21 +7,25 @@ process that writes holds the only writing Store, readers open their own.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import apsw
 import numpy as np
 
-from core.errors import ConfigError, ModelMismatch
-from core.store.connection import atomic, connect, fetch_all, fetch_one
+from core.errors import ConfigError, DiskFull, ModelMismatch
+from core.paths import create_private_file, make_private_folder
+from core.store.connection import atomic, connect, explaining, fetch_all, fetch_one
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
-from core.store.schema import create_vector_tables, drop_vector_tables, migrate
+from core.store.schema import create_vector_tables, migrate
 
+# Less free space than this after a failed write means the disk was full.
+LOW_SPACE_BYTES = 1 << 20
 _FILE_COLUMNS = "id, folder_id, path, size, mtime_ns, hash, state, kind"
 
 
@@ -36,10 +40,21 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(path, readonly=readonly)
+        make_private_folder(path.parent)
         if not readonly:
-            migrate(conn, path)
+            with suppress(OSError):  # connect says why it cannot make the file, if so
+                create_private_file(path)
+        with explaining(path):
+            conn = connect(path, readonly=readonly)
+            try:
+                if not readonly:
+                    migrate(conn, path)
+                # A file cut short can open and still be unsound: read one page of
+                # every table's root before anything relies on them.
+                conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+            except BaseException:
+                conn.close()
+                raise
         return cls(conn, path)
 
     def close(self) -> None:
@@ -47,8 +62,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with atomic(self.conn):
-            yield
+        """Writes that commit together; a full disk or a damaged file is reported as
+        such, and the transaction leaves nothing behind."""
+        try:
+            with explaining(self.path or "the index"), atomic(self.conn):
+                yield
+        except apsw.Error as error:
+            # sqlite-vec words a full disk met inside its tables as other errors
+            # ("out of memory"); where there is no room left, that is what it was.
+            if self._out_of_room():
+                raise DiskFull(self.path or "the index") from error
+            raise
+
+    def _out_of_room(self) -> bool:
+        limit = self._value("PRAGMA max_page_count")
+        if self._value("PRAGMA page_count") >= limit:
+            return True
+        folder = self.path.parent if self.path is not None else Path.cwd()
+        return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
 
     # -- metadata and model binding ------------------------------------------------
 
@@ -79,26 +110,10 @@ class Store:
             return
         if bound is not None:
             raise ModelMismatch(bound[0], bound[1], model_id, dimension)
-        with atomic(self.conn):
+        with self.transaction():
             create_vector_tables(self.conn, dimension)
             self.set_meta("model_id", model_id)
             self.set_meta("model_dim", str(dimension))
-
-    def forget_vectors(self) -> int:
-        """Drop every passage and vector so the index can be rebuilt with another model.
-
-        Files stay known (as pending), so the next run re-reads and re-embeds them.
-        """
-        with atomic(self.conn):
-            drop_vector_tables(self.conn)
-            self.conn.execute("DELETE FROM chunk_fts")
-            self.conn.execute("DELETE FROM chunks")
-            self.conn.execute("DELETE FROM texts")
-            self.conn.execute("DELETE FROM meta WHERE key IN ('model_id', 'model_dim')")
-            self.conn.execute(
-                "UPDATE files SET state = 'pending', hash = NULL WHERE state = 'indexed'"
-            )
-            return self.conn.changes()
 
     # -- folders ---------------------------------------------------------------------
 
@@ -197,7 +212,12 @@ class Store:
         reason: str | None = None,
         title: str | None = None,
     ) -> int:
-        """Record a file's state; returns its id (kept across updates)."""
+        """Record a file's state; returns its id (kept across updates).
+
+        A file in any state but "indexed" keeps no passages, vectors or text: whatever
+        an earlier version of it held leaves the index now, so text that is no longer
+        in the file (or a file that can no longer be read) is never found again.
+        """
         self.conn.execute(
             """
             INSERT INTO files(folder_id, path, dir, name, ext, kind, size, mtime_ns, hash,
@@ -211,7 +231,10 @@ class Store:
             """,
             (*stat.columns(), digest, state, category, reason, title, time.time()),
         )
-        return int(self._value("SELECT id FROM files WHERE path = ?", (stat.path,)))
+        file_id = int(self._value("SELECT id FROM files WHERE path = ?", (stat.path,)))
+        if state != "indexed":
+            self.drop_content(file_id)
+        return file_id
 
     def touch_file(self, file_id: int, stat: FileStat) -> None:
         """Same content, new timestamp: remember the new (size, mtime) pair."""
@@ -230,15 +253,35 @@ class Store:
         vectors: np.ndarray,
     ) -> None:
         """Replace a file's passages, vectors and words with a freshly embedded set."""
-        self._drop_content(file_id)
+        self.write_text(file_id, text)
+        self.add_passages(file_id, stat, title, chunks, vectors)
+        self.write_file_vector(file_id, stat, mean_direction(vectors))
+
+    def write_text(self, file_id: int, text: str) -> None:
+        """Start a file's content afresh with its text; passages follow with
+        ``add_passages`` (a large file in several transactions) and the file's own
+        vector last, with ``write_file_vector``."""
+        self.drop_content(file_id)
         self.conn.execute(
             "INSERT INTO texts(file_id, body) VALUES (?, ?)",
             (file_id, zlib.compress(text.encode("utf-8", "surrogatepass"), 6)),
         )
+
+    def add_passages(
+        self,
+        file_id: int,
+        stat: FileStat,
+        title: str,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
         fts_title = _fts_title(stat.name, title)
         for chunk, vector in zip(chunks, vectors, strict=True):
             self._insert_chunk(file_id, chunk, fts_title, vector, stat)
-        self._insert_vector("file_vec", "file_id", file_id, mean_direction(vectors), stat)
+
+    def write_file_vector(self, file_id: int, stat: FileStat, vector: np.ndarray) -> None:
+        """The direction of a whole file (its passages' mean), which "similar" compares."""
+        self._insert_vector("file_vec", "file_id", file_id, vector, stat)
 
     def move_file(self, row: FileRow, stat: FileStat) -> None:
         """A renamed or moved file keeps its passages and vectors; only its place changes."""
@@ -261,7 +304,7 @@ class Store:
 
     def copy_document(self, source_id: int, target_id: int, stat: FileStat) -> None:
         """A copy of an indexed file reuses the original's passages and vectors."""
-        self._drop_content(target_id)
+        self.drop_content(target_id)
         self.conn.execute(
             "INSERT INTO texts(file_id, body) SELECT ?, body FROM texts WHERE file_id = ?",
             (target_id, source_id),
@@ -282,7 +325,7 @@ class Store:
 
     def delete_files(self, file_ids: Iterable[int]) -> None:
         for file_id in file_ids:
-            self._drop_content(file_id)
+            self.drop_content(file_id)
             self.conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
 
     # -- reading ---------------------------------------------------------------------
@@ -334,8 +377,17 @@ class Store:
         )
         return [(str(p), str(c), str(r)) for p, c, r in rows]
 
+    def partly_indexed(self) -> list[tuple[str, str]]:
+        """(path, note) of indexed files of which only the beginning is searchable."""
+        rows = self.conn.execute(
+            "SELECT path, COALESCE(reason, '') FROM files "
+            "WHERE state = 'indexed' AND category IS NOT NULL ORDER BY path"
+        )
+        return [(str(p), str(r)) for p, r in rows]
+
     def integrity_check(self) -> str:
-        return str(self._value("PRAGMA quick_check"))
+        with explaining(self.path or "the index"):
+            return str(self._value("PRAGMA quick_check"))
 
     # -- internals -------------------------------------------------------------------
 
@@ -354,7 +406,8 @@ class Store:
             for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", (file_id,))
         ]
 
-    def _drop_content(self, file_id: int) -> None:
+    def drop_content(self, file_id: int) -> None:
+        """Remove a file's text, passages, vectors and words; its ledger row stays."""
         chunk_ids = self._chunk_ids(file_id)
         vectors = self._has_vectors()
         for chunk_id in chunk_ids:

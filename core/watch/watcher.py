@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from core.app import Trove
 from core.events import CancelToken, Event, Finished, Notice, ScanDone
 from core.indexer import Indexer
+from core.scanner import unreachable
 from core.store import Folder
 from core.watch.changes import ChangeQueue
 from core.watch.observers import FolderWatches
@@ -306,7 +307,7 @@ class Watcher:
             self._busy = False
 
     def _watch(self, watches: FolderWatches, folder: Folder) -> Iterator[WatchEvent]:
-        if not os.path.isdir(folder.path):
+        if unreachable(folder.path) is not None:
             return  # offline: the health check takes it up when it returns
         notice = watches.watch(folder, poll=self._polls(folder))
         if notice is not None:
@@ -314,13 +315,14 @@ class Watcher:
 
     def _check_health(self, watches: FolderWatches, offline: set[int]) -> Iterator[WatchEvent]:
         for folder in self.trove.folders():
-            online = os.path.isdir(folder.path)
+            why = unreachable(folder.path)
+            online = why is None
             if not online and folder.id not in offline:
                 offline.add(folder.id)
                 watches.unwatch(folder)
                 yield Notice(
-                    f"{folder.path} is offline (unmounted or removed); its files stay in "
-                    "the index and it is watched again when it returns"
+                    f"{folder.path} {why}; its files stay in the index and it is watched "
+                    "again when it returns"
                 )
             elif online and folder.id in offline:
                 offline.discard(folder.id)
