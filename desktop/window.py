@@ -489,6 +489,11 @@ class MainWindow(QMainWindow):
         if confirm_set_aside(self):
             self._show_message("Starting a new index for your folders…")
             self.engine.repair()
+        else:
+            self._show_message(
+                f"Trove's index is damaged and was left as it is:\n{message}\n"
+                "Open Trove again to be offered the repair."
+            )
 
     def _notice(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
