@@ -332,3 +332,20 @@ def test_an_overflow_is_reconciled_and_nothing_is_lost(
         r[0] for r in reader.store.conn.execute("SELECT path FROM files WHERE state = 'indexed'")
     }
     assert {str(p) for p in paths} <= indexed
+
+
+def test_changes_to_trove_own_files_wake_no_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: FakeEmbedder
+) -> None:
+    """A watched home holds Trove's data folder: each commit changes the index's log,
+    which must not be noted as a change to index."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("TROVE_HOME", str(home / ".trove"))
+    trove = open_trove(embedder)
+    try:
+        watcher = Watcher(trove, WatchOptions())
+        data = trove.locations.data
+        watcher.note([f"{data}/index.sqlite3-wal", f"{data}/index.sqlite3", str(home / "a.txt")])
+        assert len(watcher.changes) == 1
+    finally:
+        trove.close()

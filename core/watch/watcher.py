@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -109,6 +109,9 @@ class Watcher:
         self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         self._stopped = False  # the loop has ended: calls submitted now fail at once
         self._nudge = threading.Event()
+        self._own = tuple(
+            os.path.join(os.path.realpath(folder), "") for folder in trove.locations.own_folders()
+        )
 
     @property
     def idle(self) -> bool:
@@ -120,6 +123,12 @@ class Watcher:
         return self._paused
 
     # -- control from any thread -----------------------------------------------------
+
+    def note(self, paths: Iterable[str]) -> None:
+        """Changed paths, as the observers report them.  Trove's own files are left out:
+        when a watched folder holds Trove's data folder (a watched home), every commit
+        changes the index's log, and each would wake a pass for nothing."""
+        self.changes.note(path for path in paths if not path.startswith(self._own))
 
     def submit(self, call: Callable[[], T]) -> Future[T]:
         """Run ``call`` on the loop, between passes, under the writer lock the loop holds.
@@ -167,7 +176,7 @@ class Watcher:
         with self._lock:
             self.trove.store.check_model(self.trove.embedder.model_id)
             watches = FolderWatches(
-                self.changes.note,
+                self.note,
                 self._overflowed,
                 poll_interval_s=self.options.poll_interval_s,
             )
