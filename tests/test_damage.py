@@ -112,6 +112,9 @@ def test_damage_found_by_a_query_is_explained_too() -> None:
     assert isinstance(corrupt, IndexDamaged) and corrupt.path == database
     assert isinstance(known_condition(OSError(28, "No space left on device")), DiskFull)
     assert known_condition(apsw.SQLError("no such column: x")) is None  # a bug stays a bug
+    denied = known_condition(PermissionError(13, "Permission denied", "/srv/trove"))
+    assert denied is not None and "cannot write /srv/trove (Permission denied)" in str(denied)
+    assert known_condition(OSError(5, "Input/output error")) is None
 
 
 @pytest.mark.model

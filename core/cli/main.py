@@ -29,7 +29,7 @@ from core.cli.output import (
     private_rules_help,
     result_json,
 )
-from core.errors import ConfigError, DiskFull, IndexDamaged, TroveError
+from core.errors import ConfigError, DiskFull, IndexDamaged, StoreError, TroveError
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.paths import Locations
 from core.store.connection import explained
@@ -71,6 +71,9 @@ def known_condition(error: BaseException) -> TroveError | None:
         return explained(error, database)
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFull(error.filename or database.parent)
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        where = error.filename or database.parent
+        return StoreError(f"Trove cannot write {where} ({error.strerror}); check who owns it")
     return None
 
 
