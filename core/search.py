@@ -30,7 +30,7 @@ from core.embedding import Embedder
 from core.errors import ConfigError
 from core.snippets import make_snippet
 from core.store import Store
-from core.store.connection import Row, fetch_all, fetch_one
+from core.store.connection import Row, fetch_all, fetch_one, snapshot
 from core.store.index import vector_blob
 from core.store.records import folder_prefix_bounds
 from core.terms import QueryTerms, Terms, quote
@@ -130,10 +130,11 @@ class Searcher:
     def search(self, text: str, limit: int = 20, filters: Filters | None = None) -> list[Result]:
         if not text.strip():
             raise ConfigError("the search text is empty")
-        if self.store.model_binding() is None:
-            return []
-        found, terms = self.candidates(text, limit, filters or Filters())
-        return self._rank(found, terms, limit)
+        with snapshot(self.conn):
+            if self.store.model_binding() is None:
+                return []
+            found, terms = self.candidates(text, limit, filters or Filters())
+            return self._rank(found, terms, limit)
 
     def candidates(
         self, text: str, limit: int, filters: Filters
@@ -160,13 +161,14 @@ class Searcher:
 
     def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
         """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
-        row = self.store.file_by_path(path)
-        if row is None or row.state != "indexed":
-            raise ConfigError(f"{path} is not in the index")
-        vector = self.store.file_vector(row.id)
-        if vector is None:
-            raise ConfigError(f"{path} has no vector yet")
-        return self.similar_to_vector(vector, limit, filters, exclude=row.id)
+        with snapshot(self.conn):
+            row = self.store.file_by_path(path)
+            if row is None or row.state != "indexed":
+                raise ConfigError(f"{path} is not in the index")
+            vector = self.store.file_vector(row.id)
+            if vector is None:
+                raise ConfigError(f"{path} has no vector yet")
+            return self.similar_to_vector(vector, limit, filters, exclude=row.id)
 
     def similar_to_vector(
         self,
@@ -178,26 +180,29 @@ class Searcher:
     ) -> list[Result]:
         """Files whose overall meaning (mean passage direction) is nearest ``vector``."""
         where, params = (filters or Filters()).vec_sql()
-        rows = fetch_all(
-            self.conn,
-            f"SELECT file_id, distance FROM file_vec WHERE embedding MATCH ? AND k = ?{where}",
-            [vector_blob(vector), min(KNN_LIMIT, limit + 1), *params],
-        )
-        scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != exclude][:limit]
-        return [self._file_result(file_id, score, vector) for file_id, score in scored]
+        with snapshot(self.conn):
+            rows = fetch_all(
+                self.conn,
+                f"SELECT file_id, distance FROM file_vec WHERE embedding MATCH ? AND k = ?{where}",
+                [vector_blob(vector), min(KNN_LIMIT, limit + 1), *params],
+            )
+            scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != exclude][:limit]
+            return [self._file_result(file_id, score, vector) for file_id, score in scored]
 
     def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:
         """Files holding passages nearest to one passage, its own file excluded."""
-        vector = self.store.chunk_vector(chunk_id)
-        if vector is None:
-            raise ConfigError(f"passage {chunk_id} is not in the index")
-        source = fetch_all(self.conn, "SELECT file_id FROM chunks WHERE id = ?", (chunk_id,))[0][0]
-        best: dict[int, tuple[float, int]] = {}
-        for chunk, file_id, sim in self._nearest(vector, min(KNN_LIMIT, limit * 8), Filters()):
-            if file_id != source and sim > best.get(file_id, (-2.0, 0))[0]:
-                best[file_id] = (sim, chunk)
-        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
-        return [self._result(f, sim, chunk, frozenset()) for f, (sim, chunk) in ranked]
+        with snapshot(self.conn):
+            vector = self.store.chunk_vector(chunk_id)
+            if vector is None:
+                raise ConfigError(f"passage {chunk_id} is not in the index")
+            source = fetch_all(self.conn, "SELECT file_id FROM chunks WHERE id = ?", (chunk_id,))
+            best: dict[int, tuple[float, int]] = {}
+            nearest = self._nearest(vector, min(KNN_LIMIT, limit * 8), Filters())
+            for chunk, file_id, sim in nearest:
+                if file_id != source[0][0] and sim > best.get(file_id, (-2.0, 0))[0]:
+                    best[file_id] = (sim, chunk)
+            ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
+            return [self._result(f, sim, chunk, frozenset()) for f, (sim, chunk) in ranked]
 
     # -- gathering -------------------------------------------------------------------
 

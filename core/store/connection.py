@@ -127,6 +127,21 @@ def atomic(conn: apsw.Connection) -> Iterator[apsw.Connection]:
 
 
 @contextmanager
+def snapshot(conn: apsw.Connection) -> Iterator[None]:
+    """Reads that all see one state of the index, however the writer moves on meanwhile
+    (WAL gives each read transaction its own snapshot): a passage found by one query is
+    still there for the next.  Inside a transaction already, it is that transaction."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")  # nothing was written: ending the read is all it does
+
+
+@contextmanager
 def immediate(conn: apsw.Connection) -> Iterator[apsw.Connection]:
     """A transaction that takes the write lock before it reads (waiting up to the busy
     timeout), so what it reads stays true until it commits: for a check-then-write that
