@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.paths import make_private_folder
 
 # Below this much free space the index may not fit, and SQLite fails mid-write.
 MIN_FREE_BYTES = 500 * 1024**2
@@ -54,6 +53,10 @@ QT_XCB_LIBRARIES = {
 
 def check_data_folder(folder: Path) -> str:
     """The folder exists (or can be made) and a file can be written in it."""
+    # Imported here: the .deb build reads QT_XCB_LIBRARIES with a Python that has none of
+    # Trove's dependencies (platformdirs, which core.paths needs).
+    from core.paths import make_private_folder
+
     try:
         make_private_folder(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".trove-write-check-"):

@@ -82,3 +82,24 @@ def test_a_library_the_bundle_does_not_carry_becomes_a_dependency(tmp_path: Path
     shutil.copy(debian_depends.system_libraries()[soname], tmp_path / soname)
     carried, _ = debian_depends.depends(tmp_path)
     assert not any(entry.startswith("libffi") for entry in carried), carried
+
+
+def test_the_build_reads_the_window_libraries_with_a_bare_python() -> None:
+    """build-deb.sh asks core.machine for the X11 libraries before any venv exists, with
+    a Python that has none of Trove's dependencies (-S: no site-packages here either)."""
+    import subprocess
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            "from core.machine import QT_XCB_LIBRARIES as x; print(len(x))",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 20
