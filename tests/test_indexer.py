@@ -318,3 +318,20 @@ def test_the_robustness_collection_indexes_without_a_stuck_run(tmp_path: Path) -
     assert states["unsupported"] == 2  # Word and Excel 97-2003
     assert finished.files_failed == states["failed"] + states["unsupported"]
     assert all(category and reason for _, category, reason in trove.store.failures())
+
+
+def test_a_touched_file_is_dated_by_its_new_time_in_filters(trove: Trove, docs: Path) -> None:
+    """Content unchanged, time moved back: the date filter reads the new time (it is kept
+    on the vectors too, where the filter runs inside the nearest-neighbour search)."""
+    from datetime import datetime, timedelta
+
+    run_index(trove)
+    alpha = docs / "notes/alpha.txt"
+    old = datetime(2023, 3, 1).timestamp()
+    os.utime(alpha, (old, old))
+    finished, _ = run_index(trove)
+    assert finished.files_indexed == 0  # nothing re-embedded: only the time changed
+    week_ago = datetime.now() - timedelta(days=7)
+    recent = [r.path for r in trove.search("sailing boats", 5, since=week_ago)]
+    assert str(alpha) not in recent and recent
+    assert str(alpha) in [r.path for r in trove.search("sailing boats", 5)]

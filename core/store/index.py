@@ -237,11 +237,14 @@ class Store:
         return file_id
 
     def touch_file(self, file_id: int, stat: FileStat) -> None:
-        """Same content, new timestamp: remember the new (size, mtime) pair."""
+        """Same content, new timestamp: remember the new (size, mtime) pair, also where the
+        date filter reads it (the vectors' metadata)."""
         self.conn.execute(
             "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
             (stat.size, stat.mtime_ns, file_id),
         )
+        if self._has_vectors():
+            self._describe_vectors(file_id, stat)
 
     def write_document(
         self,
@@ -290,17 +293,21 @@ class Store:
             "size = ?, mtime_ns = ? WHERE id = ?",
             (*stat.columns(), row.id),
         )
-        chunk_ids = self._chunk_ids(row.id)
+        self._describe_vectors(row.id, stat)
+        self._rewrite_fts_titles(row.id, stat.name)
+
+    def _describe_vectors(self, file_id: int, stat: FileStat) -> None:
+        """Set the metadata the filters read inside KNN (type, folder, date) on a file's
+        vectors to what ``stat`` says."""
         for table, key, ids in (
-            ("chunk_vec", "chunk_id", chunk_ids),
-            ("file_vec", "file_id", [row.id]),
+            ("chunk_vec", "chunk_id", self._chunk_ids(file_id)),
+            ("file_vec", "file_id", [file_id]),
         ):
             for item in ids:
                 self.conn.execute(
                     f"UPDATE {table} SET kind = ?, ext = ?, dir = ?, mtime = ? WHERE {key} = ?",
                     (stat.kind, stat.ext, stat.dir, stat.mtime_s, item),
                 )
-        self._rewrite_fts_titles(row.id, stat.name)
 
     def copy_document(self, source_id: int, target_id: int, stat: FileStat) -> None:
         """A copy of an indexed file reuses the original's passages and vectors."""
