@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop import theme
 
@@ -51,7 +51,16 @@ class EmptyState(QWidget):
             other.setDefault(True)
         layout = QVBoxLayout(self)
         layout.addStretch(2)
-        for widget in (title, text, self.suggest, other):
+        layout.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
+        # A wrapped label given an alignment is laid out at its one-line size hint, which
+        # cuts its lines in half; centred by stretches instead, it gets the height its
+        # width needs.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(text, 10)
+        row.addStretch(1)
+        layout.addLayout(row)
+        for widget in (self.suggest, other):
             layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)

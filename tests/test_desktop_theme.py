@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import SIGNAL, Qt, QtMsgType
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from pytestqt.qtbot import QtBot
 
 from core.extract import Registry
 from desktop.theme import apply_theme, icon, is_dark, kind_icon, match_colors, palette_for
@@ -225,3 +226,19 @@ def test_qt_calls_do_not_drop_references_to_none_or_true(qapp: QApplication) -> 
         label.objectNameChanged.emit("x")
     assert sys.getrefcount(None) > none_before - 100
     assert sys.getrefcount(True) > true_before - 100
+
+
+@pytest.mark.parametrize("width", [380, 640, 1100])
+def test_the_first_run_sentence_gets_every_line_it_needs(qtbot: QtBot, width: int) -> None:
+    """Styled as in the app, the wrapped hint is as tall as its width needs (it was laid
+    out at a one-line height, cutting its lines in half)."""
+    from desktop.emptystate import EmptyState
+
+    apply_theme(QApplication.instance())  # type: ignore[arg-type]
+    state = EmptyState()
+    qtbot.addWidget(state)
+    state.resize(width, 600)
+    state.show()
+    qtbot.waitExposed(state)
+    hint = state.findChild(QLabel, "emptyHint")
+    assert hint.height() >= hint.heightForWidth(hint.width()) > hint.fontMetrics().height()
