@@ -69,8 +69,9 @@ class PreviewPane(QWidget):
             self.text.moveCursor(QTextCursor.MoveOperation.Start)
             return
         background, foreground = theme.match_colors(self.palette())
+        tint = theme.passage_tint(self.palette())
         to_qt = _Utf16(text)
-        selections = [self._selection(to_qt(start), to_qt(end), background.lighter(108), None)]
+        selections = [self._selection(to_qt(start), to_qt(end), tint, None)]
         passage = text[start:end]
         for word in words:
             for match in re.finditer(rf"\b{re.escape(word)}\w*", passage, re.IGNORECASE):

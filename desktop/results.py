@@ -78,14 +78,16 @@ class ResultsModel(QAbstractListModel):
         return None
 
 
-def marked_html(text: str, spans: list[tuple[int, int]], background: str) -> str:
-    """``text`` as HTML with ``spans`` (character offsets) marked."""
+def marked_html(text: str, spans: list[tuple[int, int]], background: str, color: str) -> str:
+    """``text`` as HTML with ``spans`` (character offsets) marked.  A mark sets its own
+    text colour: on a selected row the text is the selection's (white), unreadable on
+    the mark's pale yellow."""
     out, at = [], 0
     for start, end in sorted(spans):
         if start < at or end <= start:
             continue
         out.append(html.escape(text[at:start]))
-        out.append(f'<span style="background-color:{background}">')
+        out.append(f'<span style="background-color:{background}; color:{color}">')
         out.append(html.escape(text[start:end]) + "</span>")
         at = end
     out.append(html.escape(text[at:]))
@@ -205,9 +207,9 @@ class ResultDelegate(QStyledItemDelegate):
             return
 
         # Lines 3-4: the passage, words of the query marked, led by its location.
-        background, _ = theme.match_colors(palette)
+        background, mark_text = theme.match_colors(palette)
         location = f"<b>{html.escape(result.location)}</b> · " if result.location else ""
-        body = marked_html(result.snippet, result.highlights, background.name())
+        body = marked_html(result.snippet, result.highlights, background.name(), mark_text.name())
         color = palette.color(text_role).name()
         self._doc.setDefaultFont(font)
         self._doc.setTextWidth(width)

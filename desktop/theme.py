@@ -98,7 +98,7 @@ _DARK_DISABLED: dict[Role, str] = {
 }
 
 # (background, text) behind matched query terms: soft yellow on light, dark amber on dark.
-_MATCH_LIGHT = ("#ffe58a", "#1d1d21")
+_MATCH_LIGHT = ("#ffd54f", "#1d1d21")
 _MATCH_DARK = ("#6e5200", "#fff3d1")
 
 
@@ -130,6 +130,31 @@ def match_colors(palette: QPalette) -> tuple[QColor, QColor]:
     """Background and text colour for highlighted query terms and passages."""
     background, text = _MATCH_DARK if is_dark(palette) else _MATCH_LIGHT
     return QColor(background), QColor(text)
+
+
+def passage_tint(palette: QPalette) -> QColor:
+    """Behind the matched passage in the preview: a quarter of the way from the page to
+    the words' mark, so the marked words still stand out within it."""
+    mark, page = match_colors(palette)[0], palette.color(QPalette.ColorRole.Base)
+    pairs = zip(page.getRgb()[:3], mark.getRgb()[:3], strict=True)
+    return QColor(*(round(p + (m - p) / 4) for p, m in pairs))
+
+
+def contrast(first: QColor, second: QColor) -> float:
+    """The WCAG contrast ratio of two colours (1 to 21; text needs 4.5)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(color: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(color.redF())
+        + 0.7152 * channel(color.greenF())
+        + 0.0722 * channel(color.blueF())
+    )
 
 
 @cache

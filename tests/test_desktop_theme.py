@@ -242,3 +242,26 @@ def test_the_first_run_sentence_gets_every_line_it_needs(qtbot: QtBot, width: in
     qtbot.waitExposed(state)
     hint = state.findChild(QLabel, "emptyHint")
     assert hint.height() >= hint.heightForWidth(hint.width()) > hint.fontMetrics().height()
+
+
+@pytest.mark.parametrize("scheme", [Qt.ColorScheme.Light, Qt.ColorScheme.Dark])
+def test_marked_words_are_readable_on_rows_and_in_the_preview(
+    qapp: QApplication, scheme: Qt.ColorScheme
+) -> None:
+    """Marks carry their own text colour (a selected row's white text on pale yellow was
+    unreadable), and the preview's passage tint is far enough from the words' mark that
+    the words stand out inside it (#FFEA9E behind #FFE58A did not)."""
+    from desktop.results import marked_html
+    from desktop.theme import contrast, passage_tint
+
+    palette = palette_for(scheme)
+    mark, text = match_colors(palette)
+    assert contrast(text, mark) >= 4.5
+    html = marked_html("the rent clause", [(4, 8)], mark.name(), text.name())
+    assert f"background-color:{mark.name()}; color:{text.name()}" in html
+    tint = passage_tint(palette)
+    assert (
+        contrast(text, tint) >= 4.5
+        and contrast(palette.color(QPalette.ColorRole.Text), tint) >= 4.5
+    )
+    assert contrast(mark, tint) >= 1.25  # the words' mark is visible against the passage
