@@ -14,6 +14,7 @@ SQLite or torch are loaded.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,11 @@ class Engine(QObject):
         trove = self.trove
         assert trove is not None
         trove.embedder.embed_query("warm up")
+        # The model and torch are hundreds of thousands of objects that live as long as
+        # the app.  Python's full garbage collections would walk them all while holding
+        # the GIL, which stalls the window for a few hundred milliseconds at a time during
+        # indexing.  Frozen, they are left out of every later collection.
+        gc.freeze()
         minutes = trove.settings.reconcile_minutes
         watcher = Watcher(trove, WatchOptions(reconcile_every_s=minutes * 60))
         try:
