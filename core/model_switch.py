@@ -22,12 +22,11 @@ from core.app import Trove
 from core.embedding import Embedder, SentenceTransformerEmbedder
 from core.errors import StoreError
 from core.events import CancelToken, Event, Finished
-from core.paths import NEXT_INDEX_FOLDER, make_private_folder
+from core.paths import make_private_folder
 from core.settings import Settings
 from core.store import Folder, Store
 from core.store.connection import connect
 
-NEXT_FOLDER = NEXT_INDEX_FOLDER
 WAL_FILES = ("-wal", "-shm", "-journal")
 
 

@@ -13,7 +13,7 @@ import pytest
 from core.app import Trove
 from core.errors import ModelError
 from core.events import CancelToken, Finished, Progress
-from core.model_switch import NEXT_FOLDER, rebuild
+from core.model_switch import rebuild
 from core.settings import Settings, save_settings
 from tests.conftest import open_trove, run_index, write
 from tests.fakes import FakeEmbedder
@@ -53,7 +53,7 @@ def test_a_model_that_does_not_load_leaves_the_index_as_it_was(indexed: Trove) -
         list(rebuild(broken))
     assert before > 0 and _passages(indexed) == before
     assert indexed.search("harbour ferries")
-    assert not (indexed.locations.data / NEXT_FOLDER).exists()
+    assert not indexed.locations.next_index.exists()
 
 
 def test_a_cancelled_rebuild_leaves_the_index_as_it_was(indexed: Trove) -> None:
@@ -63,7 +63,7 @@ def test_a_cancelled_rebuild_leaves_the_index_as_it_was(indexed: Trove) -> None:
         if isinstance(event, Progress):
             cancel.cancel()
     assert _passages(indexed) == before
-    assert not (indexed.locations.data / NEXT_FOLDER).exists()
+    assert not indexed.locations.next_index.exists()
 
 
 def test_a_complete_rebuild_replaces_the_index(indexed: Trove) -> None:

@@ -49,8 +49,8 @@ class Store:
             try:
                 if not readonly:
                     migrate(conn, path)
-                # A file cut short can open and still be unsound: read one page of
-                # every table's root before anything relies on them.
+                # A file cut short can open and still be unsound: read the schema
+                # before anything relies on it.
                 conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
             except BaseException:
                 conn.close()
@@ -75,9 +75,6 @@ class Store:
             raise
 
     def _out_of_room(self) -> bool:
-        limit = self._value("PRAGMA max_page_count")
-        if self._value("PRAGMA page_count") >= limit:
-            return True
         folder = self.path.parent if self.path is not None else Path.cwd()
         return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
 
