@@ -71,3 +71,21 @@ def run_index(trove: Trove, **options: object):  # type: ignore[no-untyped-def]
     finished = events[-1]
     assert isinstance(finished, Finished)
     return finished, events
+
+
+def settled_index(docs: Path) -> Path:
+    """Index ``docs`` with the stand-in model and close it with its log folded in: the
+    index file alone, ready to be damaged on purpose.  Returns the file."""
+    trove = open_trove(FakeEmbedder())
+    trove.add_folder(docs)
+    run_index(trove)
+    trove.close()  # the last connection to close folds the log into the file
+    database = Locations.from_environment().database
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return database
+
+
+def garble_header(database: Path) -> None:
+    with open(database, "r+b") as handle:
+        handle.write(b"this is not an SQLite header at all!")

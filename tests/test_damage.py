@@ -14,7 +14,7 @@ from core.errors import DiskFull, IndexDamaged
 from core.events import Finished
 from core.paths import Locations
 from core.store import Store
-from tests.conftest import open_trove, run_index, write
+from tests.conftest import garble_header, open_trove, run_index, settled_index, write
 from tests.fakes import FakeEmbedder
 
 
@@ -22,26 +22,14 @@ def _indexed_home(tmp_path: Path) -> tuple[Path, Path]:
     docs = tmp_path / "docs"
     for n in range(30):
         write(docs, f"note{n}.txt", f"Note {n}: the harbour ferry leaves at dawn. " * 40)
-    trove = open_trove(FakeEmbedder())
-    trove.add_folder(docs)
-    run_index(trove)
-    trove.close()
-    database = Locations.from_environment().database
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    return docs, database
+    return docs, settled_index(docs)
 
 
 def _truncate(database: Path) -> None:
     os.truncate(database, database.stat().st_size // 2)
 
 
-def _garble(database: Path) -> None:
-    with open(database, "r+b") as handle:
-        handle.write(b"this is not an SQLite header at all!")
-
-
-DAMAGE = {"truncated": _truncate, "garbage header": _garble}
+DAMAGE = {"truncated": _truncate, "garbage header": garble_header}
 
 
 @pytest.fixture(params=sorted(DAMAGE))

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from core.paths import Locations
 from desktop import window as window_module
-from tests.conftest import open_trove, run_index, write
+from tests.conftest import garble_header, settled_index, write
 from tests.desktop_support import running_app, search, wait_for
 from tests.fakes import FakeEmbedder
 
@@ -18,15 +17,8 @@ from tests.fakes import FakeEmbedder
 def _damaged_index(tmp_path: Path) -> tuple[Path, Path]:
     docs = tmp_path / "docs"
     write(docs, "ferry.txt", "The harbour ferry timetable for the winter season.")
-    trove = open_trove(FakeEmbedder())
-    trove.add_folder(docs)
-    run_index(trove)
-    trove.close()
-    database = Locations.from_environment().database
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    with open(database, "r+b") as handle:
-        handle.write(b"garbage where the SQLite header was")
+    database = settled_index(docs)
+    garble_header(database)
     return docs, database
 
 
