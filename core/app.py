@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from core.embedding import Embedder, SentenceTransformerEmbedder
+from core.embedding import DEFAULT_MODEL_ID, Embedder, SentenceTransformerEmbedder
 from core.errors import ConfigError
 from core.events import CancelToken, Event
 from core.extract import ExtractionPool, Registry
 from core.indexer import Indexer
+from core.language import language_note
 from core.lock import WriterLock
 from core.passages import prepare_passages
 from core.paths import Locations
@@ -227,9 +228,19 @@ class Trove:
         types: list[str] | None = None,
         folder: str | Path | None = None,
         since: datetime | None = None,
+        floor: bool = True,
+        meaning: bool = True,
     ) -> list[Result]:
+        """Files for ``text``, best first.  ``floor=False`` shows weak matches too;
+        ``meaning=False`` never touches the model (keywords and identifiers only), so it
+        answers while the model is still loading."""
         filters = self.filters(types, folder, since)
-        return self.searcher.search(text, limit, filters)
+        return self.searcher.search(text, limit, filters, floor=floor, meaning=meaning)
+
+    def language_note(self, text: str) -> str | None:
+        """A line to show when ``text`` is in a language the model reads poorly
+        (core.language); none for a model other than the English default."""
+        return language_note(text) if self.embedder.model_id == DEFAULT_MODEL_ID else None
 
     def similar(self, path: str | Path, limit: int = 10) -> list[Result]:
         return self.searcher.similar(os.path.realpath(os.path.expanduser(str(path))), limit)

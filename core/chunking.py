@@ -67,7 +67,7 @@ def chunk_document(
         end = _cut(text, spans, begin, balanced_window(len(spans) - begin, size, overlap))
         first, last = spans[begin][0], spans[end - 1][1]
         piece = bisect.bisect_right(starts, first) - 1
-        location = _location(document.pieces[piece].location, text, starts[piece], first)
+        location = shifted_location(document.pieces[piece].location, text, starts[piece], first)
         chunks.append(Chunk(len(chunks), first, last, location, text[first:last]))
         if end >= len(spans):
             break
@@ -88,12 +88,13 @@ def balanced_window(tokens: int, size: int, overlap: int) -> int:
     return min(size, math.ceil((tokens + (count - 1) * overlap) / count) + 1)
 
 
-def _location(label: str, text: str, piece_start: int, first: int) -> str:
-    """A piece labelled "line N" names the line the passage itself starts on."""
+def shifted_location(label: str, text: str, start: int, offset: int) -> str:
+    """The location of ``text[offset:]``, given that ``text[start:]`` is at ``label``:
+    "line N" moves on by the line breaks between them; other labels stay."""
     match = _LINE_LABEL.fullmatch(label)
     if match is None:
         return label
-    return f"line {int(match.group(1)) + text.count(chr(10), piece_start, first)}"
+    return f"line {int(match.group(1)) + text.count(chr(10), start, offset)}"
 
 
 def _token_spans(

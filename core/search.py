@@ -18,6 +18,7 @@ match than an isolated one that matched by accident.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from threadpoolctl import ThreadpoolController
 
 from core.embedding import Embedder
 from core.errors import ConfigError
+from core.relevance import FLOOR, Evidence, relevance
 from core.snippets import make_snippet
 from core.store import Store
 from core.store.connection import Row, fetch_all, fetch_one, snapshot
@@ -46,6 +48,13 @@ def _numpy_blas() -> ThreadpoolController:
     cores torch needs for the next query's embedding (+12 ms a query measured on 2 cores),
     so the small products ranking does run on one thread."""
     return ThreadpoolController().select(user_api="blas")
+
+
+def prepare() -> None:
+    """Look up numpy's BLAS pools now.  The lookup opens each loaded library again, so
+    while another thread loads the model's libraries it waits for the loader's lock,
+    holding the GIL: done once before that, a first search cannot stall the window."""
+    _numpy_blas()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,9 @@ class Result:
     chunk_id: int = 0
     kind: str = ""
     mtime_ns: int = 0
+    # How well the file matches, on the same scale for every query (core.relevance);
+    # for similar files, the cosine similarity of the two in meaning.
+    relevance: float = 0.0
 
 
 @dataclass(slots=True)
@@ -127,14 +139,30 @@ class Searcher:
 
     # -- public ----------------------------------------------------------------------
 
-    def search(self, text: str, limit: int = 20, filters: Filters | None = None) -> list[Result]:
+    def search(
+        self,
+        text: str,
+        limit: int = 20,
+        filters: Filters | None = None,
+        *,
+        floor: bool = True,
+        meaning: bool = True,
+    ) -> list[Result]:
+        """The best ``limit`` files for ``text``, best first.  ``floor`` hides those whose
+        relevance is below ``core.relevance.FLOOR`` (the rest keep their order);
+        ``meaning=False`` ranks by keywords and identifiers only, without the model: an
+        answer while it loads."""
         if not text.strip():
             raise ConfigError("the search text is empty")
         with snapshot(self.conn):
             if self.store.model_binding() is None:
                 return []
-            found, terms = self.candidates(text, limit, filters or Filters())
-            return self._rank(found, terms, limit)
+            filters = filters or Filters()
+            if meaning:
+                found, terms = self.candidates(text, limit, filters)
+            else:
+                found, terms = self.keyword_candidates(text, limit, filters)
+            return self._rank(found, terms, limit, floor)
 
     def candidates(
         self, text: str, limit: int, filters: Filters
@@ -142,22 +170,40 @@ class Searcher:
         """Files worth scoring for ``text``, each scored on both sides."""
         terms = self.terms.query(text)
         query = self.embedder.embed_query(text)
-        pool = min(KNN_LIMIT, max(self.weights.pool, limit * 4))
+        pool = self._pool(limit)
         found: dict[int, _Candidate] = {}
         for chunk, file_id, sim in self._nearest(query, pool, filters):
             found.setdefault(file_id, _Candidate(file_id)).dense[chunk] = sim
-        if not terms.empty:
-            # The first `pool` keyword matches nominate candidates; the longer tail only
-            # scores files the vector side nominated.  One query serves both, since FTS5
-            # ranks every match before it cuts.
-            ranked = self._keyword(terms.fts_any(), max(KEYWORD_TAIL, pool), filters)
-            for rank, (chunk, file_id, score) in enumerate(ranked):
-                if rank < pool or file_id in found:
-                    found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
-            for file_id in self._exact(terms.identifiers, filters):
-                found.setdefault(file_id, _Candidate(file_id)).exact = True
+        self._add_keyword_side(found, terms, pool, filters)
         self._complete_dense(found, query)
         return found, terms
+
+    def keyword_candidates(
+        self, text: str, limit: int, filters: Filters
+    ) -> tuple[dict[int, _Candidate], QueryTerms]:
+        """Files with the words or identifiers of ``text``; the model is not asked."""
+        terms = self.terms.query(text)
+        found: dict[int, _Candidate] = {}
+        self._add_keyword_side(found, terms, self._pool(limit), filters)
+        return found, terms
+
+    def _pool(self, limit: int) -> int:
+        return min(KNN_LIMIT, max(self.weights.pool, limit * 4))
+
+    def _add_keyword_side(
+        self, found: dict[int, _Candidate], terms: QueryTerms, pool: int, filters: Filters
+    ) -> None:
+        if terms.empty:
+            return
+        # The first `pool` keyword matches nominate candidates; the longer tail only
+        # scores files the vector side nominated.  One query serves both, since FTS5
+        # ranks every match before it cuts.
+        ranked = self._keyword(terms.fts_any(), max(KEYWORD_TAIL, pool), filters)
+        for rank, (chunk, file_id, score) in enumerate(ranked):
+            if rank < pool or file_id in found:
+                found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
+        for file_id in self._exact(terms.identifiers, filters):
+            found.setdefault(file_id, _Candidate(file_id)).exact = True
 
     def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
         """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
@@ -202,7 +248,7 @@ class Searcher:
                 if file_id != source[0][0] and sim > best.get(file_id, (-2.0, 0))[0]:
                     best[file_id] = (sim, chunk)
             ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
-            return [self._result(f, sim, chunk, frozenset()) for f, (sim, chunk) in ranked]
+            return [self._result(f, s, c, frozenset(), _clamp(s)) for f, (s, c) in ranked]
 
     # -- gathering -------------------------------------------------------------------
 
@@ -280,12 +326,31 @@ class Searcher:
 
     # -- scoring ---------------------------------------------------------------------
 
-    def _rank(self, found: dict[int, _Candidate], terms: QueryTerms, limit: int) -> list[Result]:
+    def _rank(
+        self, found: dict[int, _Candidate], terms: QueryTerms, limit: int, floor: bool = False
+    ) -> list[Result]:
         if not found:
             return []
+        coverage = self._coverage(found, terms)
+        fused = self._regularise(self._fused(found, coverage))
+        w = self.weights
+        scored = [(fused[f] + (w.exact if c.exact else 0.0), f) for f, c in found.items()]
+        scored.sort(reverse=True)
+        reads = not _only_identifiers(terms)
+        relevant = {f: _relevance(c, coverage.get(f, 0.0), reads) for f, c in found.items()}
+        if floor:
+            scored = [(s, f) for s, f in scored if relevant[f] >= FLOOR]
+        stems = terms.all_stems
+        return [
+            self._result(f, s, self._passage(found[f]), stems, relevant[f])
+            for s, f in scored[:limit]
+        ]
+
+    def _fused(self, found: dict[int, _Candidate], coverage: dict[int, float]) -> dict[int, float]:
+        """Each file's meaning and keyword scores, each rescaled against the best
+        candidate's, weighed together."""
         dense = {f: max(c.dense.values(), default=0.0) for f, c in found.items()}
         keyword = {f: max(c.keyword.values(), default=0.0) for f, c in found.items()}
-        coverage = self._coverage(found, terms)
         low, high = min(dense.values()), max(dense.values())
         top_keyword = max(keyword.values()) or 1.0
         w = self.weights
@@ -295,11 +360,7 @@ class Searcher:
             covered = min(1.0, coverage.get(file_id, 0.0) / w.coverage)
             k = keyword[file_id] / top_keyword * covered
             fused[file_id] = w.dense * d + w.keyword * k
-        fused = self._regularise(fused)
-        scored = [(fused[f] + (w.exact if c.exact else 0.0), f) for f, c in found.items()]
-        scored.sort(reverse=True)
-        stems = terms.all_stems
-        return [self._result(f, s, self._passage(found[f]), stems) for s, f in scored[:limit]]
+        return fused
 
     def _regularise(self, scores: dict[int, float]) -> dict[int, float]:
         """Blend each file's score with the mean score of its nearest candidates in
@@ -380,24 +441,34 @@ class Searcher:
 
     # -- results ---------------------------------------------------------------------
 
-    def _result(self, file_id: int, score: float, chunk_id: int, stems: frozenset[str]) -> Result:
+    def _result(
+        self,
+        file_id: int,
+        score: float,
+        chunk_id: int,
+        stems: frozenset[str],
+        relevance: float,
+    ) -> Result:
         path, kind, mtime_ns = fetch_all(
             self.conn, "SELECT path, kind, mtime_ns FROM files WHERE id = ?", (file_id,)
         )[0]
         text, location = fetch_all(
             self.conn, "SELECT text, location FROM chunks WHERE id = ?", (chunk_id,)
         )[0]
-        snippet = make_snippet(self.terms, str(text), stems)
+        snippet = make_snippet(
+            self.terms, str(text), stems, prose=kind != "code", location=str(location)
+        )
         return Result(
             str(path),
             round(score, 4),
             snippet.text,
-            str(location),
+            snippet.location,
             snippet.highlights,
             file_id,
             chunk_id,
             str(kind),
             int(mtime_ns),
+            round(relevance, 4),
         )
 
     def _file_result(self, file_id: int, score: float, vector: np.ndarray) -> Result:
@@ -408,4 +479,21 @@ class Searcher:
             (vector_blob(vector), file_id),
         )
         chunk_id = min(rows, key=lambda r: float(r[1]))[0] if rows else 0
-        return self._result(file_id, score, int(chunk_id), frozenset())
+        return self._result(file_id, score, int(chunk_id), frozenset(), _clamp(score))
+
+
+def _relevance(candidate: _Candidate, coverage: float, meaning: bool) -> float:
+    cosine = max(candidate.dense.values()) if meaning and candidate.dense else None
+    return relevance(Evidence(cosine, coverage, candidate.exact))
+
+
+def _only_identifiers(terms: QueryTerms) -> bool:
+    """Whether the query is nothing but identifiers ("INV-2024-88317").  The model does
+    not read those: two invoice numbers look alike to it whatever their digits, so only
+    the files holding the identifier, or its parts, match such a query."""
+    parts = {part for found in terms.identifiers for part in re.findall(r"\w+", found.lower())}
+    return bool(parts) and set(terms.words) <= parts
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))

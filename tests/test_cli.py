@@ -44,13 +44,12 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_search_json(indexed: Path) -> None:
-    done = trove(
-        "search", "how frequently does my indoor ficus tree need a drink", "--json", "--limit", "3"
-    )
+    text = "how frequently does my indoor ficus tree need a drink"
+    done = trove("search", text, "--json", "--limit", "3", "--all")  # weak matches too
     results = json.loads(done.stdout)
     assert len(results) == 3
     assert results[0]["path"] == str(indexed / "houseplants.md")
-    assert {"path", "score", "snippet", "location"} <= set(results[0])
+    assert {"path", "score", "relevance", "snippet", "location"} <= set(results[0])
 
 
 def test_search_text_output_and_filters(indexed: Path) -> None:

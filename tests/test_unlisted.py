@@ -112,7 +112,8 @@ def test_a_watched_folder_replaced_by_a_link_is_not_followed(tmp_path: Path) -> 
         finished, events = run_index(trove)
         notices = [getattr(e, "message", "") for e in events]
         assert any("symbolic link" in n and str(elsewhere) in n for n in notices)
-        assert [r.path for r in trove.search("zqelsewhere payroll")] == [str(docs / "mine.txt")]
+        hits = trove.search("zqelsewhere payroll", floor=False)  # every file, however weak
+        assert [r.path for r in hits] == [str(docs / "mine.txt")]
         assert trove.store.file_by_path(str(docs / "theirs.txt")) is None
         assert finished.files_indexed == 0
     finally:

@@ -32,6 +32,7 @@ from core.cli.output import (
 from core.errors import ConfigError, DiskFull, IndexDamaged, StoreError, TroveError
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
 from core.paths import Locations
+from core.search import Result
 from core.store.connection import explained
 
 if TYPE_CHECKING:
@@ -141,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         help='one JSON object per line, {"id": ..., "text": ...} ("-": stdin)',
     )
     _add_result_options(search, default_limit=10)
+    search.add_argument(
+        "--all",
+        action="store_true",
+        help="show weak matches too (by default files below the relevance floor are hidden)",
+    )
     search.add_argument(
         "--type",
         action="append",
@@ -402,14 +408,27 @@ def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
             )
         if args.batch is not None:
             return _search_batch(trove, args, out)
-        results = trove.search(
-            args.text, args.limit, types=args.type, folder=args.folder, since=args.since
-        )
+        if note := trove.language_note(args.text):
+            print(f"trove: {note}", file=sys.stderr)
+        results = _search(trove, args, args.text, floor=not args.all)
+        hidden = 0 if results or args.all else len(_search(trove, args, args.text, floor=False))
         if args.json:
             print_json([result_json(r) for r in results], out)
-        else:
+        elif not hidden:
             print_results(results, out)
+        if hidden:
+            print(
+                f'trove: no good match for "{printable(args.text)}" ({hidden} weaker results '
+                "hidden; --all shows them)",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _search(trove: Trove, args: argparse.Namespace, text: str, *, floor: bool) -> list[Result]:
+    return trove.search(
+        text, args.limit, types=args.type, folder=args.folder, since=args.since, floor=floor
+    )
 
 
 def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
@@ -421,9 +440,7 @@ def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
             if not line.strip():
                 continue
             query_id, text = _batch_query(line, number)
-            results = trove.search(
-                text, args.limit, types=args.type, folder=args.folder, since=args.since
-            )
+            results = _search(trove, args, text, floor=not args.all)
             print_json({"id": query_id, "results": [result_json(r) for r in results]}, out)
     return 0
 

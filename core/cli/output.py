@@ -32,6 +32,7 @@ def result_json(result: Result) -> dict[str, Any]:
     return {
         "path": result.path,
         "score": result.score,
+        "relevance": result.relevance,
         "snippet": result.snippet,
         "location": result.location,
         "highlights": [list(span) for span in result.highlights],
@@ -72,7 +73,9 @@ def print_results(results: list[Result], out: IO[str]) -> None:
     color = out.isatty()
     for rank, result in enumerate(results, 1):
         where = f"  ({result.location})" if result.location else ""
-        out.write(f"{rank:>2}. {printable(result.path)}{printable(where)}  {result.score:.3f}\n")
+        # Relevance, not the score: it means the same for every query (core.relevance).
+        line = f"{rank:>2}. {printable(result.path)}{printable(where)}  {result.relevance:.2f}"
+        out.write(line + "\n")
         out.write(f"    {_marked(result, color)}\n")
 
 

@@ -79,7 +79,7 @@ class _Parser:
         end = index + 1
         while end < len(lines) and not lines[end].strip().startswith(fence):
             end += 1
-        self.sections.add("\n".join(lines[index + 1 : end]), f"line {index + 1}")
+        self.sections.add_at_line("\n".join(lines[index + 1 : end]), index + 2)
         return end + 1
 
     def _heading(self, level: int, raw: str) -> None:
@@ -94,7 +94,7 @@ class _Parser:
     def _flush(self) -> None:
         if self.paragraph:
             text = _clean("\n".join(self.paragraph))
-            self.sections.add(text, f"line {self.paragraph_line}")
+            self.sections.add_at_line(text, self.paragraph_line)
         self.paragraph = []
 
 

@@ -68,6 +68,23 @@ class Sections:
             self._buffer.append(run)
             self._size += len(run) + 2
 
+    def add_at_line(self, text: str, line: int) -> None:
+        """Append a block that starts on ``line`` of the file.  Before the first heading,
+        pieces are located by line and chunking counts lines on from a piece's start, so
+        each such block (and each run of a long one) is a piece of its own: packed behind
+        another, the blank lines and markup between them would go uncounted."""
+        if self._heading is not None:
+            self.add(text)
+            return
+        self._flush()
+        for run in split_long(text, self._limit):
+            lead = len(run) - len(run.lstrip())
+            if run.strip():
+                self._pieces.append(
+                    Piece(run.strip(), f"line {line + run.count(chr(10), 0, lead)}")
+                )
+            line += run.count("\n")
+
     def pieces(self) -> list[Piece]:
         self._flush()
         return list(self._pieces)
