@@ -166,6 +166,7 @@ class Trove:
             max_passages=self.settings.max_passages_per_file,
             lock=self.lock,
             private=self.private_rules(),
+            interrupt=pool.interrupt,
         )
 
     def retry_failed(self) -> int:

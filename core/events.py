@@ -51,12 +51,19 @@ class FileFailed:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
+    """How far embedding has gone.  ``files_done`` counts files finished (written, or
+    failed); inside a file of many passages, ``file_chunks_done`` of ``file_chunks`` say
+    how far into ``current`` the model is, so a large file shows movement too."""
+
     files_done: int
     files_total: int
     chunks_done: int
     chunks_per_s: float
     eta_s: float | None
     current: str = ""
+    file_chunks_done: int = 0
+    file_chunks: int = 0
+    reading: bool = False  # ``current`` is still being read, before any of it is embedded
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ A run has two phases.  Planning walks every folder, compares each file with what
 index remembers (size and mtime first, then a content hash) and settles everything that
 needs no model: unchanged files, renamed or moved files (their vectors move with them),
 copies (they reuse the original's vectors) and deleted files.  Embedding then reads the
-remaining files in worker processes a few files ahead of the model and commits passages
-and vectors in batches, so a killed run resumes where it stopped.
+remaining files in worker processes a few files ahead of the model (core.reading), hands
+the model their passages in short steps (core.feed) and writes each file once all its
+passages are embedded, a large one a batch at a time: a killed run resumes where it
+stopped, and a cancel is answered within a step.
 
 A run may be targeted: given the paths that changed (files, or folders meaning "all
 below"), planning looks only there, with the same settling rules, and never deletes a
@@ -19,18 +21,17 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from core.embedding import Embedder
 from core.errors import ExtractionFailed
-from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
+from core.events import CancelToken, Event, FileFailed, Finished, Notice, ScanDone
 from core.extract.base import Category, Document
+from core.feed import Job, Pace, Tally, Writing, hand_out, take, waiting
 from core.lock import WriterLock
 from core.passages import Passages, prepare_passages
 from core.privacy import PrivateRules
+from core.reading import Extract, read_ahead
 from core.scanner import (
     UNLISTED,
     KindOf,
@@ -41,20 +42,10 @@ from core.scanner import (
     unreachable,
 )
 from core.store import FileRow, FileStat, Folder, Store
-from core.store.index import mean_direction
 from core.watch.scope import targets_by_folder
 
-Extract = Callable[[str], Document]
 PLAN_BATCH = 500
 CHANGING_REASON = "it changed while it was being read; it is read again once it changes next"
-READ_AHEAD_FILES = 32
-
-
-@dataclass(slots=True)
-class Job:
-    file_id: int
-    stat: FileStat
-    digest: str
 
 
 @dataclass(slots=True)
@@ -66,12 +57,6 @@ class Plan:
     copied: int = 0
     deleted: int = 0
     failures: list[FileFailed] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Prepared:
-    job: Job
-    passages: Passages
 
 
 def file_digest(path: str) -> str:
@@ -97,7 +82,10 @@ class Indexer:
         batch_chunks: int = 256,
         max_passages: int = 5000,
         private: PrivateRules | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> None:
+        """``interrupt`` stops the reads under way when a run is cancelled (the
+        extraction pool's ``interrupt``)."""
         self.store = store
         self.embedder = embedder
         self.extract = extract
@@ -109,6 +97,8 @@ class Indexer:
         self.max_passages = max_passages
         self.lock = lock
         self.private = private or PrivateRules()
+        self.interrupt = interrupt or (lambda: None)
+        self.pace = Pace(batch_chunks)
 
     def run(
         self, cancel: CancelToken | None = None, targets: Collection[str] | None = None
@@ -177,17 +167,32 @@ class Indexer:
         if cancel.cancelled:
             return
         gone = {row.hash: row for row in missing if row.hash and row.state == "indexed"}
-        for start in range(0, len(changed), PLAN_BATCH):
-            with self.store.transaction():
-                for found, row in changed[start : start + PLAN_BATCH]:
-                    if isinstance(found, Skipped):
-                        self._skip(found, row)
-                    else:
-                        self._settle(plan, found, row, gone)
+        self._settle_all(plan, changed, gone, cancel)
+        if cancel.cancelled:
+            return  # what is not settled yet is looked at again next time
         leftover = [row.id for row in missing if row.id not in plan.moved_ids]
         with self.store.transaction():
             self.store.delete_files(leftover)
         plan.deleted = len(leftover)
+
+    def _settle_all(
+        self,
+        plan: Plan,
+        changed: list[tuple[FileStat | Skipped, FileRow | None]],
+        gone: dict[str, FileRow],
+        cancel: CancelToken,
+    ) -> None:
+        """Hash and settle the files that changed, in batches; a cancel stops between
+        files (each file's settling is whole on its own)."""
+        for start in range(0, len(changed), PLAN_BATCH):
+            with self.store.transaction():
+                for found, row in changed[start : start + PLAN_BATCH]:
+                    if cancel.cancelled:
+                        return
+                    if isinstance(found, Skipped):
+                        self._skip(found, row)
+                    else:
+                        self._settle(plan, found, row, gone)
 
     def _survey(
         self, folder: Folder, targets: list[str] | None, cancel: CancelToken
@@ -262,71 +267,99 @@ class Indexer:
 
     def _embed(self, plan: Plan, cancel: CancelToken) -> Generator[Event, None, tuple[int, int]]:
         self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
-        tally = _Tally(len(plan.jobs))
-        batch: list[Prepared] = []
-        for job, outcome in self._read_ahead(plan.jobs, cancel):
-            if isinstance(outcome, ExtractionFailed):
-                failure = self._failed_reading(plan, job, outcome)
-                if failure is not None:
-                    yield failure
-                tally.files += 1
-                continue
-            prepared = self._prepare(job, outcome)
-            if len(prepared.passages.chunks) > self.batch_chunks:
-                yield from self._flush(plan, batch, tally)
-                batch = []
-                yield from self._commit_large(plan, prepared, tally, cancel)
-                continue
-            batch.append(prepared)
-            if sum(len(p.passages.chunks) for p in batch) >= self.batch_chunks:
-                yield from self._flush(plan, batch, tally)
-                batch = []
-        if not cancel.cancelled:
-            yield from self._flush(plan, batch, tally)
+        tally = Tally(len(plan.jobs))
+        queue: deque[Writing] = deque()
+        for job, outcome in read_ahead(
+            self.extract, plan.jobs, self.workers, cancel, self.interrupt
+        ):
+            if outcome is None:  # still being read: embed what is here meanwhile
+                if waiting(queue) and not cancel.cancelled:
+                    yield from self._step(plan, queue, tally)
+                else:
+                    yield tally.reading(job.stat.path)
+            elif isinstance(outcome, ExtractionFailed):
+                yield from self._failed_reading(plan, job, outcome, tally)
+            else:
+                queue.append(self._prepare(job, outcome))
+                while waiting(queue) >= self.pace.size and not cancel.cancelled:
+                    yield from self._step(plan, queue, tally)
+        while queue and not cancel.cancelled:
+            yield from self._step(plan, queue, tally)
+        self._abandon(queue)
+        if tally.files != tally.reported:
+            yield tally.progress()  # where it stopped
         return tally.indexed, tally.chunks
 
-    def _flush(self, plan: Plan, batch: list[Prepared], tally: _Tally) -> Iterator[Event]:
-        if not batch:
-            return
-        written, chunks = self._commit(plan, batch)
-        tally.files += len(batch)
-        tally.indexed += written
-        tally.chunks += chunks
-        yield tally.progress(batch[-1].job.stat.path)
+    def _step(self, plan: Plan, queue: deque[Writing], tally: Tally) -> Iterator[Event]:
+        """Embed the next passages in line, as many as take about ``STEP_S``, then write
+        the files they complete (and a large file's passages so far, a batch at a time):
+        between two steps a pause is seen and progress moves, even inside one file."""
+        pieces = take(queue, self.pace.size)
+        inputs = [text for piece in pieces for text in piece.inputs]
+        if inputs:
+            started = time.monotonic()
+            vectors = self.embedder.embed_documents(inputs)
+            self.pace.measure(len(inputs), time.monotonic() - started)
+            hand_out(pieces, vectors)
+            tally.chunks += len(inputs)
+        with self.store.transaction():
+            while queue and queue[0].left == 0:
+                self._finish(plan, queue.popleft(), tally)
+            if queue and queue[0].unwritten >= self.batch_chunks:
+                self._write_part(queue[0])  # memory stays that of one batch
+        yield tally.progress(pieces[-1].writing if pieces else None)
 
-    def _failed_reading(self, plan: Plan, job: Job, failure: ExtractionFailed) -> FileFailed | None:
+    def _finish(self, plan: Plan, writing: Writing, tally: Tally) -> None:
+        """Write a file whose passages are all embedded, and mark it indexed."""
+        job, passages = writing.job, writing.passages
+        tally.files += 1
+        if not writing.total:
+            self._fail(plan, job.stat, Category.EMPTY, "the file holds no text")
+        elif writing.written:  # a large file: its last passages, then its own vector
+            self._write_part(writing)
+            if self._keep(plan, job, passages):
+                self.store.write_file_vector(job.file_id, job.stat, writing.direction())
+                tally.indexed += 1
+        elif self._keep(plan, job, passages):
+            vectors = writing.take()
+            self.store.write_document(
+                job.file_id, job.stat, passages.title, passages.text, passages.chunks, vectors
+            )
+            tally.indexed += 1
+
+    def _write_part(self, writing: Writing) -> None:
+        """Write a large file's passages embedded so far; the file stays pending until
+        its last ones, so a killed run reads it afresh next time."""
+        job, passages = writing.job, writing.passages
+        if not writing.written:
+            self.store.write_text(job.file_id, passages.text)
+        start = writing.written
+        vectors = writing.take()
+        chunks = passages.chunks[start : start + len(vectors)]
+        self.store.add_passages(job.file_id, job.stat, passages.title, chunks, vectors)
+
+    def _abandon(self, queue: deque[Writing]) -> None:
+        """Cancelled: the files not finished stay pending, and a file partly written is
+        taken out again (half a file is not kept)."""
+        partial = [writing for writing in queue if writing.written]
+        if partial:
+            with self.store.transaction():
+                for writing in partial:
+                    self.store.drop_content(writing.job.file_id)
+
+    def _failed_reading(
+        self, plan: Plan, job: Job, failure: ExtractionFailed, tally: Tally
+    ) -> Iterator[Event]:
+        tally.files += 1
         with self.store.transaction():
             if not os.path.lexists(job.stat.path):
                 # Deleted while queued or being read: gone, not failed.
                 self.store.delete_files([job.file_id])
-                return None
+                return
             self._fail(plan, job.stat, failure.category, failure.reason)
-        return plan.failures[-1]
+        yield plan.failures[-1]
 
-    def _read_ahead(
-        self, jobs: list[Job], cancel: CancelToken
-    ) -> Iterator[tuple[Job, Document | ExtractionFailed]]:
-        """Extract files on worker threads, a few ahead of the consumer, in order."""
-        # Futures run on the pool's threads whether or not this generator is resumed, so
-        # files keep being read while the consumer sits in the model; the window must be
-        # deep enough to cover a whole batch, yet bounded, since each holds a document.
-        window = max(self.workers * 4, READ_AHEAD_FILES)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="trove-read") as pool:
-            queue: deque[tuple[Job, Future[Document]]] = deque()
-            pending = iter(jobs)
-            for job in pending:
-                queue.append((job, pool.submit(self.extract, job.stat.path)))
-                if len(queue) < window:
-                    continue
-                yield _settled(*queue.popleft())
-                if cancel.cancelled:
-                    break
-            while queue and not cancel.cancelled:
-                yield _settled(*queue.popleft())
-            for _, future in queue:
-                future.cancel()
-
-    def _prepare(self, job: Job, document: Document) -> Prepared:
+    def _prepare(self, job: Job, document: Document) -> Writing:
         passages = prepare_passages(
             document,
             job.stat.name,
@@ -335,62 +368,7 @@ class Indexer:
             self.chunk_overlap,
             self.max_passages,
         )
-        return Prepared(job, passages)
-
-    def _commit(self, plan: Plan, batch: list[Prepared]) -> tuple[int, int]:
-        """Embed a batch of files and write them in one transaction; returns how many
-        files were written and how many passages embedded (a file changed on disk while
-        it was read is embedded but not written)."""
-        inputs = [text for prepared in batch for text in prepared.passages.inputs]
-        vectors = self.embedder.embed_documents(inputs)
-        offset = written = 0
-        with self.store.transaction():
-            for job, passages in ((p.job, p.passages) for p in batch):
-                count = len(passages.chunks)
-                offset += count
-                if not count:
-                    self._fail(plan, job.stat, Category.EMPTY, "the file holds no text")
-                elif self._keep(plan, job, passages):
-                    self.store.write_document(
-                        job.file_id,
-                        job.stat,
-                        passages.title,
-                        passages.text,
-                        passages.chunks,
-                        vectors[offset - count : offset],
-                    )
-                    written += 1
-        return written, offset
-
-    def _commit_large(
-        self, plan: Plan, prepared: Prepared, tally: _Tally, cancel: CancelToken
-    ) -> Iterator[Event]:
-        """A file of more passages than a batch: embedded and committed a batch at a
-        time, so memory stays that of one batch and a killed run keeps what was done (the
-        file stays pending until its last batch, and is read afresh next run)."""
-        job, passages = prepared.job, prepared.passages
-        direction = np.zeros(self.embedder.dimension, dtype=np.float64)
-        for start in range(0, len(passages.chunks), self.batch_chunks):
-            if cancel.cancelled:
-                with self.store.transaction():
-                    self.store.drop_content(job.file_id)  # half a file is not kept
-                return
-            stop = start + self.batch_chunks
-            vectors = self.embedder.embed_documents(passages.inputs[start:stop])
-            direction += vectors.sum(axis=0)
-            with self.store.transaction():
-                if start == 0:
-                    self.store.write_text(job.file_id, passages.text)
-                self.store.add_passages(
-                    job.file_id, job.stat, passages.title, passages.chunks[start:stop], vectors
-                )
-            tally.chunks += len(vectors)
-            yield tally.progress(job.stat.path)
-        tally.files += 1
-        with self.store.transaction():
-            if self._keep(plan, job, passages):
-                self.store.write_file_vector(job.file_id, job.stat, mean_direction(direction[None]))
-                tally.indexed += 1
+        return Writing(job, passages)
 
     def _keep(self, plan: Plan, job: Job, passages: Passages) -> bool:
         """Mark a freshly embedded file indexed, unless it changed while it was read."""
@@ -417,22 +395,6 @@ class Indexer:
         return True
 
 
-@dataclass(slots=True)
-class _Tally:
-    """How far the embedding phase has gone, for progress events."""
-
-    total: int
-    started: float = field(default_factory=time.monotonic)
-    files: int = 0
-    chunks: int = 0
-    indexed: int = 0
-
-    def progress(self, current: str) -> Progress:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        eta = (self.total - self.files) * elapsed / self.files if self.files else None
-        return Progress(self.files, self.total, self.chunks, self.chunks / elapsed, eta, current)
-
-
 def _same_on_disk(stat: FileStat) -> bool:
     try:
         now = os.stat(stat.path, follow_symlinks=False)
@@ -446,10 +408,3 @@ def _settled_state(row: FileRow, found: FileStat | Skipped) -> bool:
     if isinstance(found, Skipped):
         return row.state == found.state
     return row.state in ("indexed", "failed", "unsupported")
-
-
-def _settled(job: Job, future: Future[Document]) -> tuple[Job, Document | ExtractionFailed]:
-    try:
-        return job, future.result()
-    except ExtractionFailed as exc:
-        return job, exc

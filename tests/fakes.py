@@ -62,18 +62,22 @@ class FakeEmbedder:
 
 
 class SlowEmbedder(FakeEmbedder):
-    """Takes ``delay_s`` per batch, and waits at a gate a test can close: indexing that
-    lasts long enough to pause it in the middle of a pass."""
+    """Takes ``delay_s`` per batch and ``per_passage_s`` per passage (as a real model on
+    a CPU does), and waits at a gate a test can close: indexing that lasts long enough
+    to pause it in the middle of a pass."""
 
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, per_passage_s: float = 0.0) -> None:
         super().__init__()
         self.delay_s = delay_s
+        self.per_passage_s = per_passage_s
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()  # set once a batch has reached the model
+        self.held = threading.Event()  # set while a batch waits at the closed gate
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         self.entered.set()
-        self.gate.wait()
-        time.sleep(self.delay_s)
+        while not self.gate.wait(0.01):
+            self.held.set()
+        time.sleep(self.delay_s + self.per_passage_s * len(texts))
         return super().embed_documents(texts)

@@ -141,6 +141,21 @@ def test_hung_worker_is_killed_and_replaced(files: dict[str, Path]) -> None:
     assert after != before
 
 
+def test_interrupt_stops_a_read_under_way_at_once(files: dict[str, Path]) -> None:
+    """A cancelled run wants no more reads: the one under way ends now, not at the
+    time limit, and the pool reads again afterwards."""
+    with make_pool(timeout_s=60) as pool, ThreadPoolExecutor(1) as caller:
+        pool.interrupt()  # nothing under way: nothing happens
+        reading = caller.submit(pool.extract, files["hang"])
+        started = time.monotonic()
+        _wait_until(lambda: pool.interrupt() or reading.done(), timeout=30)
+        with pytest.raises(ExtractionFailed) as caught:
+            reading.result()
+        assert caught.value.category == Category.CRASHED
+        assert time.monotonic() - started < 30
+        assert pool.extract(files["text"]).pieces[0].text == "first block"
+
+
 def test_crashed_worker_is_reported_and_replaced(files: dict[str, Path]) -> None:
     with make_pool() as pool:
         with pytest.raises(ExtractionFailed) as caught:

@@ -103,6 +103,13 @@ class ExtractionPool:
         finally:
             self._idle.put(worker)
 
+    def interrupt(self) -> None:
+        """Stop the extractions in progress now (a cancelled run wants no more reads):
+        their workers are killed, to be replaced on next use, and their callers get
+        ExtractionFailed.  Callable from any thread."""
+        for worker in self._workers:
+            worker.interrupt()
+
     def close(self) -> None:
         """Stop every worker, after the extractions in progress finish."""
         if self._closed:
@@ -144,6 +151,7 @@ class _Worker:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._stopped = False
+        self._busy = False  # a file has been sent and its reply not received
 
     def extract(self, path: Path) -> Document:
         if self._stopped:
@@ -151,6 +159,21 @@ class _Worker:
         if self._process is not None and not self._process.is_alive():
             self._discard()  # it died while idle (killed from outside)
         conn = self._connection()
+        self._busy = True
+        try:
+            return self._exchange(conn, path)
+        finally:
+            self._busy = False
+
+    def interrupt(self) -> None:
+        """Kill the process if it is reading a file; called from another thread, so the
+        thread that uses this worker is the one that reaps it (``_reply`` sees EOF)."""
+        process = self._process
+        if self._busy and process is not None:
+            with contextlib.suppress(ValueError, OSError):  # closed or gone meanwhile
+                process.kill()
+
+    def _exchange(self, conn: Connection, path: Path) -> Document:
         try:
             conn.send(str(path))
         except OSError:

@@ -12,8 +12,15 @@ The loop is a generator of events (``events``) for a caller's thread, or runs on
 thread with a callback (``start``/``stop``).  It holds the writer lock throughout, so an
 application that watches sends its other writes (adding a folder, retrying failures)
 through ``submit``, which runs them on the loop between passes.  ``pause`` stops indexing
-(cancelling a pass under way, whose committed batches stay) while changes keep being
-noted; ``resume`` reconciles every folder, which picks up whatever was left.
+(cancelling a pass under way, whose finished files stay) while changes keep being
+noted; ``resume`` reconciles every folder, which picks up whatever was left.  Once the
+pass under way has stopped (within about a second: the indexer checks between short
+model calls), the loop says so with ``Resting(paused=True)``; once a run of passes is
+over, with ``Resting(paused=False)``.
+
+Progress counts a run, not a pass: passes that follow one another without a rest (the
+passes of one turn, or a pass cut by a pause and the one after resume) continue one
+count, "126 of 277" rather than "0 of 151".
 """
 
 from __future__ import annotations
@@ -23,17 +30,18 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from core.app import Trove
-from core.events import CancelToken, Event, Finished, Notice, ScanDone
+from core.events import CancelToken, Event, Finished, Notice, Progress, ScanDone
 from core.indexer import Indexer
 from core.scanner import unreachable
 from core.store import Folder
 from core.watch.changes import ChangeQueue
+from core.watch.count import RunCount
 from core.watch.observers import FolderWatches
 
 # How often folders are checked for going offline, coming back, or a dead watch.
@@ -72,7 +80,15 @@ class Batch:
     elapsed_s: float = 0.0
 
 
-WatchEvent = Event | Batch
+@dataclass(frozen=True, slots=True)
+class Resting:
+    """Nothing is being indexed now: paused (nothing is written until ``resume``), or
+    caught up with every change noted so far."""
+
+    paused: bool
+
+
+WatchEvent = Event | Batch | Resting
 
 
 @dataclass(slots=True)
@@ -106,6 +122,7 @@ class Watcher:
         self._error: BaseException | None = None
         self._busy = False
         self._paused = False
+        self._run = RunCount()
         self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         self._stopped = False  # the loop has ended: calls submitted now fail at once
         self._nudge = threading.Event()
@@ -143,7 +160,8 @@ class Watcher:
         return future
 
     def pause(self) -> None:
-        """Stop indexing until ``resume``: the pass under way stops after its batch."""
+        """Stop indexing until ``resume``: the pass under way stops after the model's
+        current step (about a second at most) and ``Paused`` follows."""
         self._paused = True
         self._pass_cancel.cancel()
         self._wake()
@@ -247,20 +265,22 @@ class Watcher:
         yield from self._sync_folders(watches, watched, "start")
         next_reconcile = time.monotonic() + self.options.reconcile_every_s
         next_health = time.monotonic() + HEALTH_EVERY_S
+        said: Resting | None = None  # how the loop last said it rests; None: it works
         while not cancel.cancelled:
             if self._run_calls():
                 yield from self._sync_folders(watches, watched, "added")
             # A new token first: ``pause`` sets the flag, then cancels the current token.
             self._pass_cancel = CancelToken(cancel)
             if self._paused:
+                said = yield from _say(Resting(paused=True), said)
                 self._nudge.wait(0.5)
                 self._nudge.clear()
                 continue
-            for reason, roots in _by_reason(self._expand(self._pending.take())).items():
-                yield from self._pass(indexer, roots, reason, self._pass_cancel)
-            paths = self.changes.take(timeout=min(0.5, HEALTH_EVERY_S))
-            if paths and not self._pass_cancel.cancelled:
-                yield from self._pass(indexer, paths, "changes", self._pass_cancel)
+            if (yield from self._turn(indexer)):
+                said = None
+            else:
+                self._run.rest()
+                said = yield from _say(Resting(paused=False), said)
             now = time.monotonic()
             if now >= next_health:
                 next_health = now + HEALTH_EVERY_S
@@ -269,6 +289,19 @@ class Watcher:
             if now >= next_reconcile:
                 next_reconcile = now + self.options.reconcile_every_s
                 self._pending.add([ALL_FOLDERS], "periodic")
+
+    def _turn(self, indexer: Indexer) -> Generator[WatchEvent, None, bool]:
+        """The passes due: folders to reconcile, then the changes that have settled.
+        Returns whether any pass ran."""
+        ran = False
+        for reason, roots in _by_reason(self._expand(self._pending.take())).items():
+            yield from self._pass(indexer, roots, reason, self._pass_cancel)
+            ran = True
+        paths = self.changes.take(timeout=min(0.5, HEALTH_EVERY_S))
+        if paths and not self._pass_cancel.cancelled:
+            yield from self._pass(indexer, paths, "changes", self._pass_cancel)
+            ran = True
+        return ran
 
     def _run_calls(self) -> bool:
         """Run what ``submit`` queued; whether anything ran."""
@@ -305,14 +338,19 @@ class Watcher:
         try:
             scan, finished = None, None
             for event in indexer.run(cancel, paths):
-                if isinstance(event, ScanDone):
-                    scan = event
+                if isinstance(event, Progress):
+                    event = self._run.counted(event)
                 elif isinstance(event, Finished):
                     finished = event
                 yield event
+                if isinstance(event, ScanDone):
+                    scan = event
+                    if event.to_index and not cancel.cancelled:
+                        yield self._run.planned(event)
             if scan is not None and finished is not None:
                 yield _batch(reason, len(paths), scan, finished)
         finally:
+            self._run.pass_ended()
             self._busy = False
 
     def _watch(self, watches: FolderWatches, folder: Folder) -> Iterator[WatchEvent]:
@@ -359,6 +397,13 @@ class Watcher:
     def _polls(self, folder: Folder) -> bool:
         wanted = {os.path.realpath(os.path.expanduser(p)) for p in self.options.poll}
         return folder.poll or folder.path in wanted
+
+
+def _say(resting: Resting, said: Resting | None) -> Generator[WatchEvent, None, Resting]:
+    """Say how the loop rests, once, not on every idle turn."""
+    if resting != said:
+        yield resting
+    return resting
 
 
 def _by_reason(roots: dict[str, str]) -> dict[str, list[str]]:
