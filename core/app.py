@@ -290,6 +290,11 @@ class Trove:
         """(path, category, reason) of every file that could not be read."""
         return self.store.failures()
 
+    def skipped(self, folder: str | Path) -> list[tuple[str, str, str]]:
+        """(path, state, reason) of the files in a watched folder that Trove leaves
+        unread: "excluded" by a private rule or a pattern, or "unsupported"."""
+        return self.store.skipped(self._folder(folder).id)
+
     def filters(
         self, types: list[str] | None, folder: str | Path | None, since: datetime | None
     ) -> Filters:

@@ -92,19 +92,31 @@ class SentenceTransformerEmbedder:
         device: str = "auto",
         batch_size: int = 32,
         threads: int = 0,
+        *,
+        local_only: bool = False,
     ) -> None:
         self.reference = reference
         self.device_preference = device
         self.batch_size = batch_size
         # CPU threads the model may use; 0 leaves torch's default (every core).
         self.threads = threads
+        # Load only what is on this computer: a model id never reaches for the hub.
+        self.local_only = local_only
         self._model: Any = None
         self._lock = threading.Lock()
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+    def for_settings(
+        cls, settings: Settings, *, local_only: bool = False
+    ) -> SentenceTransformerEmbedder:
         """The model, device, batch size and CPU threads the settings ask for."""
-        return cls(settings.model, settings.device, settings.embed_batch, settings.index_cores)
+        return cls(
+            settings.model,
+            settings.device,
+            settings.embed_batch,
+            settings.index_cores,
+            local_only=local_only,
+        )
 
     @property
     def model_id(self) -> str:
@@ -181,11 +193,20 @@ class SentenceTransformerEmbedder:
             # Trove reports its own progress; the library's bars would only be noise.
             transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             device = select_device(self.device_preference)
-            return SentenceTransformer(target, device=device)
+            return SentenceTransformer(target, device=device, local_files_only=self.local_only)
         except ImportError as exc:
             raise ModelError(f"sentence-transformers is not installed: {exc}") from exc
         except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load the model {self.reference!r}: {exc}") from exc
+            reason = self._why_not_loaded(target, exc)
+            raise ModelError(f"cannot load the model {self.reference!r}: {reason}") from exc
+
+    def _why_not_loaded(self, target: str, error: Exception) -> str:
+        """One line a person can act on; the libraries' messages run to paragraphs of
+        advice about the hub and offline mode."""
+        if self.local_only and isinstance(error, OSError) and not Path(target).exists():
+            return "it is neither a folder nor a model already on this computer"
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        return lines[0] if lines else type(error).__name__
 
     def _load_target(self) -> str:
         if self.reference == DEFAULT_MODEL:

@@ -51,18 +51,23 @@ class ModelSwitch:
         return self.locations.database
 
     def build(self, cancel: CancelToken | None = None) -> Iterator[Event]:
-        """Index every folder with the new model into the second database."""
+        """Index every folder with the new model into the second database.  A build
+        that fails leaves nothing behind: a half-built index is of no use to anyone."""
         self.discard()  # what an abandoned switch left
         make_private_folder(self.locations.data)
         store = Store.open(self.database)
         building = Trove(self.locations, self.settings, store, self.embedder, self.trove.registry)
+        failed = True
         try:
             with building.lock, store.transaction():
                 for folder in self.folders:
                     store.add_folder(folder.path, folder.ignore, folder.poll)
             yield from building.index(cancel)
+            failed = False
         finally:
             building.close()
+            if failed:
+                self.discard()
 
     def finish(self) -> None:
         """Put the new index in place of the current one, whose connections (and the
@@ -78,6 +83,17 @@ class ModelSwitch:
 
     def discard(self) -> None:
         shutil.rmtree(self.locations.data, ignore_errors=True)
+
+
+def check_model(settings: Settings) -> SentenceTransformerEmbedder:
+    """The model ``settings`` names, loaded from this computer alone (the bundled one,
+    a folder, or one the hub's cache already holds), ready to build with.  A change of
+    model is checked with it before anything else happens, so a made-up id or a folder
+    without a model is refused at once, with a one-line ModelError, instead of failing
+    the build or waiting on a network this machine may not have."""
+    embedder = SentenceTransformerEmbedder.for_settings(settings, local_only=True)
+    _ = embedder.dimension  # loads the model
+    return embedder
 
 
 def rebuild(trove: Trove, cancel: CancelToken | None = None) -> Iterator[Event]:

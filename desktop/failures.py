@@ -1,12 +1,15 @@
 """The failures dialog: files Trove found but could not read, and why.
 
 It reads the list while it is shown (the main window's "3 failed" badge counts on its
-own), and again as new failures arrive or a pass ends.
+own), and again as new failures arrive or a pass ends.  "Retry all" says what came of
+it once the files it asked for have been read again: "2 now indexed, 1 still failing".
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -44,6 +47,35 @@ def _read_failures(trove: Trove) -> list[Failure]:
     return trove.failures()
 
 
+def _read_states(paths: list[str]) -> Callable[[Trove], dict[str, int]]:
+    """How many of ``paths`` are in each state now ("gone" for those the index lost)."""
+
+    def read(trove: Trove) -> dict[str, int]:
+        states: Counter[str] = Counter()
+        for path in paths:
+            row = trove.store.file_by_path(path)
+            states[row.state if row is not None else "gone"] += 1
+        return dict(states)
+
+    return read
+
+
+def retry_outcome(states: dict[str, int]) -> str:
+    """What a retry came to, in one line: "Retry done: 2 now indexed, 1 still failing"."""
+    parts = [
+        f"{count:,} {words}"
+        for state, words in (
+            ("indexed", "now indexed"),
+            ("failed", "still failing"),
+            ("unsupported", "in a format Trove cannot read"),
+            ("excluded", "now excluded"),
+            ("gone", "no longer there"),
+        )
+        if (count := states.get(state, 0))
+    ]
+    return f"Retry done: {', '.join(parts)}." if parts else "Retry done."
+
+
 class FailuresDialog(QDialog):
     count_changed = Signal(int)  # how many files failed, after every refresh that changes it
 
@@ -53,8 +85,9 @@ class FailuresDialog(QDialog):
         self._failures: list[Failure] = []
         self._count: int | None = None
         # A retry is "asked" until the writer has reset the failures, then "reading" until
-        # the pass that reads those files again has finished.
+        # a pass has read every one of ``_retried`` (the paths listed when it was asked).
         self._retry = ""
+        self._retried_paths: list[str] = []
         self._writable = True
         self._soon = Throttle(REFRESH_THROTTLE_MS, self.refresh, self)
         self._build()
@@ -135,8 +168,11 @@ class FailuresDialog(QDialog):
 
     def _pass_finished(self) -> None:
         if self._retry == "reading":
-            self._retry = ""
-            self.note.clear()
+            # Not every pass reads the retried files (one may have been under way when
+            # they were reset): ask where they stand, and wait on while any is pending.
+            self._engine.read(
+                _read_states(self._retried_paths), self._retry_read, latest="failures-retry"
+            )
         self._soon.soon()
 
     def _show_failures(self, failures: list[Failure]) -> None:
@@ -176,6 +212,7 @@ class FailuresDialog(QDialog):
             self.note.setText("Another Trove process is updating the index; retry from there.")
             return
         self._retry = "asked"
+        self._retried_paths = [path for path, _, _ in self._failures]
         self._update_retry()
         self.note.setText("Asking Trove to read the failed files again…")
         self._engine.retry_failed(on_done=self._retried)
@@ -189,9 +226,16 @@ class FailuresDialog(QDialog):
         else:
             self._retry = "reading"
             files = "file" if count == 1 else "files"
-            self.note.setText(f"Reading {count:,} {files} again…")
+            self.note.setText(f"Retrying {count:,} {files}…")
         # The rows stay until that pass ends: an empty list now would claim a success.
         self._update_retry()
+
+    def _retry_read(self, states: dict[str, int]) -> None:
+        if not isValid(self) or self._retry != "reading" or states.get("pending"):
+            return
+        self._retry = ""
+        self.note.setText(retry_outcome(states))
+        self.refresh()  # the list as that pass left it, without "Reading the files again…"
 
     def _set_writable(self, writable: bool) -> None:
         self._writable = writable

@@ -1,5 +1,5 @@
-"""The folders dialog: which folders Trove watches, how far each is indexed, and what
-each one ignores.
+"""The folders dialog: which folders Trove watches, how far each is indexed, what each
+one ignores, and which of its files were skipped (``desktop.skipped`` lists them).
 
 Every change goes through the engine (on the watcher's thread); the dialog only asks and
 then shows what the index says once the engine reports the change, so the table never
@@ -33,6 +33,7 @@ from shiboken6 import isValid
 
 from core.privacy import PRIVATE_RULES, summary
 from desktop import theme
+from desktop.skipped import SkippedDialog
 from desktop.widgets import Throttle, read_only_table
 
 if TYPE_CHECKING:
@@ -42,7 +43,14 @@ if TYPE_CHECKING:
 
 # Indexing reports progress many times a second; the counts need not follow that closely.
 REFRESH_THROTTLE_MS = 1000
-COLUMNS = ("Folder", "Indexed", "Pending", "Failed")
+COLUMNS = ("Folder", "Indexed", "Pending", "Failed", "Excluded", "Unsupported")
+COUNT_TIPS = (
+    "Files whose text is searchable",
+    "Files waiting to be read",
+    "Files Trove could not read (Files that could not be read… lists them)",
+    "Files a private rule or an ignore pattern keeps out",
+    "Files in a format Trove cannot read yet",
+)
 PathRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -53,6 +61,17 @@ class FolderRow:
     indexed: int
     pending: int
     failed: int
+    excluded: int = 0
+    unsupported: int = 0
+
+    @property
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """In the order of the table's columns."""
+        return (self.indexed, self.pending, self.failed, self.excluded, self.unsupported)
+
+    @property
+    def skipped(self) -> int:
+        return self.excluded + self.unsupported
 
 
 def folder_rows(
@@ -69,6 +88,8 @@ def folder_rows(
                 states.get("indexed", 0),
                 states.get("pending", 0),
                 states.get("failed", 0),
+                states.get("excluded", 0),
+                states.get("unsupported", 0),
             )
         )
     return rows
@@ -112,6 +133,7 @@ class FoldersDialog(QDialog):
         self.choose_directory: Callable[[QWidget], str] = choose_directory
         self.confirm_remove: Callable[[QWidget, str], bool] = confirm_remove
         self._soon = Throttle(REFRESH_THROTTLE_MS, self.refresh, self)
+        self._skipped: SkippedDialog | None = None  # made when first asked for
         self._build()
         self._connect()
 
@@ -131,10 +153,15 @@ class FoldersDialog(QDialog):
         self.empty_hint.setEnabled(False)  # the disabled colour reads as a quiet hint
         self.add_button = QPushButton(theme.icon("folder-add"), "Add folder…", self)
         self.remove_button = QPushButton(theme.icon("remove"), "Remove", self)
+        self.skipped_button = QPushButton("Show skipped files…", self)
+        self.skipped_button.setToolTip(
+            "The selected folder's excluded and unsupported files, and why each is skipped"
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.skipped_button)
 
         self.patterns_label = QLabel("Ignore patterns", self)
         self.patterns = QPlainTextEdit(self)
@@ -175,6 +202,7 @@ class FoldersDialog(QDialog):
     def _connect(self) -> None:
         self.add_button.clicked.connect(self._add)
         self.remove_button.clicked.connect(self._remove)
+        self.skipped_button.clicked.connect(self.show_skipped)
         self.save_patterns.clicked.connect(self._save_patterns)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.patterns.textChanged.connect(self._patterns_edited)
@@ -223,9 +251,10 @@ class FoldersDialog(QDialog):
         name.setToolTip(row.path)
         name.setData(PathRole, row.path)
         self.table.setItem(index, 0, name)
-        for column, count in enumerate((row.indexed, row.pending, row.failed), start=1):
+        for column, count in enumerate(row.counts, start=1):
             item = QTableWidgetItem(f"{count:,}")
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(COUNT_TIPS[column - 1])
             if column == 3 and count:
                 item.setIcon(theme.icon("warning"))
             self.table.setItem(index, column, item)
@@ -243,6 +272,7 @@ class FoldersDialog(QDialog):
     def _selection_changed(self) -> None:
         row = self._selected_row()
         self.remove_button.setEnabled(row is not None)
+        self.skipped_button.setEnabled(row is not None and row.skipped > 0)
         self.patterns.setEnabled(row is not None)
         text = self.patterns.toPlainText()
         if row is None:
@@ -264,6 +294,17 @@ class FoldersDialog(QDialog):
         row = self._selected_row()
         edited = row is not None and self.patterns.toPlainText() != row.ignore
         self.save_patterns.setEnabled(edited)
+
+    # -- skipped files -----------------------------------------------------------------
+
+    def show_skipped(self) -> None:
+        """List the selected folder's skipped files, each with its reason."""
+        row = self._selected_row()
+        if row is None:
+            return
+        if self._skipped is None:
+            self._skipped = SkippedDialog(self._engine, self)
+        self._skipped.show_folder(row.path)
 
     # -- changes -----------------------------------------------------------------------
 

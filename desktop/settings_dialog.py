@@ -1,6 +1,8 @@
 """The settings dialog, and applying what it returns.
 
-The dialog shows a ``Settings`` and hands back a validated copy; it saves nothing.
+The dialog shows a ``Settings`` and hands back a validated copy; it saves nothing.  A new
+model is loaded before the dialog closes (off the GUI thread), so a model that cannot be
+used is refused in the dialog, with its reason, rather than failing a build later.
 ``apply_from_dialog`` is the one place that turns a new ``Settings`` into engine calls,
 so a model change is always confirmed and always goes through a re-embedding.
 """
@@ -9,8 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,6 +48,7 @@ DEVICE_LABELS = {
 MAX_RECONCILE_MINUTES = 24 * 60
 
 Confirm = Callable[[Settings, Settings], bool]  # (old, new) -> go ahead with the new model
+CHECKING_TEXT = "Checking the model… (loading it takes a few seconds)"
 
 
 def model_label(model: str) -> str:
@@ -72,9 +76,30 @@ def ask_model_change(parent: QWidget | None, old: Settings, new: Settings) -> bo
     return box.clickedButton() is go
 
 
-def apply_from_dialog(engine: Engine, old: Settings, new: Settings, confirm: Confirm) -> str:
+def report_switch_failure(parent: QWidget, message: str) -> None:
+    """Tell the person a model change failed, without holding up the window: the
+    current index keeps answering meanwhile."""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "The model was not changed",
+        message,
+        QMessageBox.StandardButton.Ok,
+        parent,
+    )
+    box.setInformativeText(
+        "Trove keeps searching with the model it had. Choose another model in Settings "
+        "to try again."
+    )
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+
+
+def apply_from_dialog(
+    engine: Engine, old: Settings, new: Settings, confirm: Confirm, model: Any = None
+) -> str:
     """Save ``new`` and apply it; a new model only after ``confirm(old, new)``, by a
-    re-embedding.  Returns a one-line status for the person."""
+    re-embedding (with ``model``, the dialog's loaded one, where given).  Returns a
+    one-line status for the person."""
     if engine.trove is None:
         return "Settings not saved: the index is not open yet"
     if new == old:
@@ -87,7 +112,7 @@ def apply_from_dialog(engine: Engine, old: Settings, new: Settings, confirm: Con
         # start refuses (its vectors come from the old model).
         return _saved(engine.apply_settings(kept), f"the model stays {model_label(old.model)}")
     later = engine.apply_settings(kept)
-    engine.switch_model(new)
+    engine.switch_model(new, model)
     return _saved(later, f"building the index for {model_label(new.model)} in the background")
 
 
@@ -101,11 +126,19 @@ def _saved(later: list[str], *notes: str) -> str:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, engine: Engine | None = None
+    ) -> None:
+        """With ``engine``, a new model is loaded (``Engine.check_model``) before the
+        dialog accepts it."""
         super().__init__(parent)
         self._settings = settings
+        self._engine = engine
         # A seam for tests: the Browse button's folder picker.
         self.choose_directory: Callable[[QWidget], str] = choose_model_folder
+        # The new model, loaded, once the check has passed; the model being checked.
+        self.checked: Any = None
+        self._checking: str | None = None
         self._build()
         self._show(settings)
         self._connect()
@@ -119,7 +152,9 @@ class SettingsDialog(QDialog):
         self.model = QComboBox(self)
         self.model.addItems([DEFAULT_MODEL_LABEL, OTHER_MODEL_LABEL])
         self.model_path = QLineEdit(self)
-        self.model_path.setPlaceholderText("A folder, or a model id like BAAI/bge-small-en-v1.5")
+        self.model_path.setPlaceholderText(
+            "A model's folder, or the id of one already downloaded (BAAI/bge-small-en-v1.5)"
+        )
         self.browse = QPushButton("Browse…", self)
         other = QHBoxLayout()
         other.addWidget(self.model_path, 1)
@@ -151,12 +186,15 @@ class SettingsDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setObjectName("errorText")
         self.error.hide()
+        self.checking = QLabel(CHECKING_TEXT, self)
+        self.checking.hide()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addWidget(self.checking)
         layout.addStretch(1)
         layout.addSpacing(8)
         layout.addWidget(self.buttons)
@@ -185,6 +223,8 @@ class SettingsDialog(QDialog):
         self.cores.valueChanged.connect(self._changed)
         self.minutes.valueChanged.connect(self._changed)
         self.keep_running.toggled.connect(self._validate)
+        if self._engine is not None:
+            self._engine.model_checked.connect(self._model_checked)
 
     # -- behaviour ---------------------------------------------------------------------
 
@@ -230,6 +270,7 @@ class SettingsDialog(QDialog):
     def _validate(self) -> None:
         # Browse stays enabled: choosing a folder is a way of choosing "Other model".
         self.model_path.setEnabled(self.model.currentIndex() == 1)
+        self._stop_checking()  # a check of what was shown before no longer answers
         try:
             self.result_settings()
         except ConfigError as error:
@@ -241,12 +282,52 @@ class SettingsDialog(QDialog):
             ok = True
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
+    def _ok(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
     def accept(self) -> None:
         try:
-            self.result_settings()
+            settings = self.result_settings()
         except ConfigError:
             return  # OK is disabled then; Enter in a field must not get past it either
-        super().accept()
+        if self._checking is not None:
+            return  # OK is disabled while the model loads
+        if settings.model == self._settings.model or self._engine is None:
+            super().accept()
+        else:
+            self._check(settings, self._engine)
+
+    def reject(self) -> None:
+        self._stop_checking()
+        super().reject()
+
+    # -- checking a new model ----------------------------------------------------------
+
+    def _check(self, settings: Settings, engine: Engine) -> None:
+        self._checking = settings.model
+        self.checked = None
+        self.error.hide()
+        self.checking.show()
+        self._ok().setEnabled(False)
+        engine.check_model(settings)
+
+    def _model_checked(self, model: str, outcome: Any) -> None:
+        if model != self._checking:
+            return  # closed, or the model was changed while this one loaded
+        self._stop_checking()
+        if isinstance(outcome, BaseException):
+            text = str(outcome) or type(outcome).__name__
+            self.error.setText(text[:1].upper() + text[1:])
+            self.error.show()
+        else:
+            self.checked = outcome
+            super().accept()
+
+    def _stop_checking(self) -> None:
+        if self._checking is not None:
+            self._checking = None
+            self.checking.hide()
+            self._ok().setEnabled(True)
 
 
 def _left(field: QWidget) -> QHBoxLayout:

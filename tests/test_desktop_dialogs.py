@@ -98,7 +98,8 @@ def test_an_added_folder_is_listed_with_its_counts_once_indexed(
     dialog.add_button.click()
 
     assert asked == [dialog]
-    qtbot.waitUntil(lambda: cells(dialog.table) == [[str(docs), "2", "0", "1"]], timeout=WAIT_MS)
+    expected = [[str(docs), "2", "0", "1", "0", "0"]]
+    qtbot.waitUntil(lambda: cells(dialog.table) == expected, timeout=WAIT_MS)
     assert not dialog.empty_hint.isVisible()
     assert dialog.error.isHidden()
     assert str(docs) in watched(qtbot, engine)
@@ -212,6 +213,40 @@ def test_failures_lists_an_unreadable_file_and_retry_reads_it_again(
     assert counts == [0, 1, 0]
     states = read_now(qtbot, engine, lambda t: t.folder_counts())[str(docs)]
     assert states.get("indexed") == 3 and "failed" not in states
+    qtbot.waitUntil(lambda: dialog.note.text() == "Retry done: 1 now indexed.", timeout=WAIT_MS)
+
+
+def test_retry_all_says_what_came_of_it(
+    qtbot: QtBot, engine: Engine, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = docx_bytes("A letter about the fence.")
+    letter, memo = docs / "letter.docx", docs / "memo.docx"
+    for broken in (letter, memo):
+        broken.write_bytes(b"this is no Word document at all".ljust(len(good), b"!"))
+    dialog = FailuresDialog(engine)
+    qtbot.addWidget(dialog)
+    notes: list[str] = []
+    show_note = dialog.note.setText
+    monkeypatch.setattr(dialog.note, "setText", lambda text: notes.append(text) or show_note(text))
+    dialog.show()
+    engine.add_folder(str(docs))
+    qtbot.waitUntil(lambda: dialog.count() == 2, timeout=WAIT_MS)
+
+    # The letter is fixed (unseen by the watcher: same size and time); the memo is not.
+    fixed = tmp_path / "fixed.docx"
+    fixed.write_bytes(good)
+    stat = letter.stat()
+    os.utime(fixed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(fixed, letter)
+    dialog.retry_button.click()
+
+    outcome = "Retry done: 1 now indexed, 1 still failing."
+    qtbot.waitUntil(lambda: dialog.note.text() == outcome, timeout=WAIT_MS)
+    assert "Retrying 2 files…" in notes
+    assert notes.index("Retrying 2 files…") < notes.index(outcome)
+    qtbot.waitUntil(lambda: dialog.count() == 1, timeout=WAIT_MS)
+    assert cells(dialog.table)[0][0] == "memo.docx"
+    assert dialog.retry_button.isEnabled()
 
 
 # -- settings --------------------------------------------------------------------------
@@ -351,15 +386,16 @@ def test_a_model_change_declined_keeps_the_model(
 def test_a_model_change_accepted_switches_after_saving_the_rest(
     qtbot: QtBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    switched: list[Settings] = []
-    monkeypatch.setattr(engine, "switch_model", switched.append)
+    switched: list[tuple[Settings, object]] = []
+    monkeypatch.setattr(engine, "switch_model", lambda s, m: switched.append((s, m)))
     old = engine.trove.settings  # type: ignore[union-attr]
     new = old.with_changes(model="org/other-model", index_cores=1)
+    checked = FakeEmbedder(model_id="org/other-model")  # what the dialog's check loaded
 
-    message = apply_from_dialog(engine, old, new, lambda o, n: True)
+    message = apply_from_dialog(engine, old, new, lambda o, n: True, checked)
 
     assert "building the index for org/other-model" in message
-    assert switched == [new]
+    assert switched == [(new, checked)]
     # Until the new index is ready, the saved settings keep the model it was built with.
     saved(qtbot, old.with_changes(index_cores=1))
 

@@ -381,6 +381,16 @@ class Store:
         )
         return [(str(p), str(c), str(r)) for p, c, r in rows]
 
+    def skipped(self, folder_id: int) -> list[tuple[str, str, str]]:
+        """(path, state, reason) of a folder's files left unread on purpose: excluded by
+        a rule, or in a format Trove recognizes but cannot read."""
+        rows = self.conn.execute(
+            "SELECT path, state, COALESCE(reason, '') FROM files "
+            "WHERE folder_id = ? AND state IN ('excluded', 'unsupported') ORDER BY path",
+            (folder_id,),
+        )
+        return [(str(p), str(s), str(r)) for p, s, r in rows]
+
     def partly_indexed(self) -> list[tuple[str, str]]:
         """(path, note) of indexed files of which only the beginning is searchable."""
         rows = self.conn.execute(
