@@ -2,8 +2,10 @@
 
 Prepares an index of the sample folder once (through the command line), then starts the
 window with a search RUNS times and reads the moments the app prints when
-TROVE_STARTUP_PROBE is set. Prints each run, the minimum and median of each moment, and
-the window process's peak memory (VmHWM) once its first results are on screen.
+TROVE_STARTUP_PROBE is set: window shown, index open, first answer by words (while the
+model loads), model ready, first answer by meaning. Prints each run, the minimum and
+median of each moment, the longest stall of the window's thread until the answer by
+meaning (a 10 ms heartbeat on it), and the process's peak memory (VmHWM) by then.
 
     .venv/bin/python benchmarks/gui_startup.py [--runs 5]
     python3 benchmarks/gui_startup.py --trove /usr/bin/trove --desktop   # an installed app
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -24,7 +27,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "how frequently does my indoor ficus tree need a drink"
-MOMENTS = ("window shown", "model ready", "results shown")
+MOMENTS = (
+    "window shown",
+    "index open",
+    "first answer by words",
+    "model ready",
+    "first answer by meaning",
+)
 
 
 def prepare(trove: Path, home: Path) -> dict[str, str]:
@@ -49,18 +58,33 @@ def one_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
     try:
         assert process.stderr is not None
         for line in process.stderr:
-            if not line.startswith("trove-probe "):
-                continue
-            _, stamp, what = line.split(" ", 2)
-            key = what.split()[0] + " " + what.split()[1]
-            moments.setdefault(key, float(stamp) - started)
-            if key == "results shown" and int(what.split()[2]) > 0:
-                moments["peak MiB"] = peak_memory_mib(process.pid)
-                break
+            if line.startswith("trove-probe "):
+                _, stamp, what = line.split(" ", 2)
+                if read_moment(moments, what, float(stamp) - started):
+                    moments["peak MiB"] = peak_memory_mib(process.pid)
+                    break
     finally:
         process.terminate()
         process.wait(30)
     return moments
+
+
+def read_moment(moments: dict[str, float], what: str, at: float) -> bool:
+    """Note one probe line; True once the first answer by meaning is on screen."""
+    stall = re.search(r"longest stall so far (\d+) ms", what)
+    if stall:
+        moments["longest stall ms"] = float(stall.group(1))
+    shown = re.match(r"results shown (\d+) by (\w+)", what)
+    if shown is None:
+        for moment in ("window shown", "index open", "model ready"):
+            if what.startswith(moment):
+                moments.setdefault(moment, at)
+        return False
+    if int(shown.group(1)) == 0:
+        return False
+    key = f"first answer by {shown.group(2)}"
+    moments.setdefault(key, at)
+    return key == "first answer by meaning"
 
 
 def peak_memory_mib(pid: int) -> float:
@@ -97,11 +121,13 @@ def main() -> int:
         runs = [one_run(command, env) for _ in range(args.runs)]
     for i, run in enumerate(runs, 1):
         shown = ", ".join(f"{k} {run[k]:.2f} s" for k in MOMENTS if k in run)
-        print(f"run {i}: {shown}, peak {run.get('peak MiB', float('nan')):.0f} MiB")
-    for key in (*MOMENTS, "peak MiB"):
+        stall = run.get("longest stall ms", float("nan"))
+        print(f"run {i}: {shown}, longest GUI stall {stall:.0f} ms, "
+              f"peak {run.get('peak MiB', float('nan')):.0f} MiB")  # fmt: skip
+    for key in (*MOMENTS, "longest stall ms", "peak MiB"):
         values = [run[key] for run in runs if key in run]
         if values:
-            unit = "MiB" if key == "peak MiB" else "s"
+            unit = {"peak MiB": "MiB", "longest stall ms": "ms"}.get(key, "s")
             print(
                 f"{key}: min {min(values):.3f} {unit}, median {statistics.median(values):.3f} "
                 f"{unit} ({len(values)} runs)"

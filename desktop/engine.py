@@ -6,7 +6,8 @@ Three threads do the work and the GUI thread only asks and listens:
   and previews, each on the read-only connection of ``Trove.reader``;
 - the watcher's thread is the one writer: it follows the folders and indexes, and runs
   the app's own writes (adding a folder, retrying failures) between its passes;
-- a switch thread builds the index for another model while the current one answers.
+- a switch thread builds the index for another model while the current one answers;
+  a check thread first loads that model, for the Settings dialog to accept or refuse.
 
 Core modules are imported on those threads, not here, so the window is up before numpy,
 SQLite or torch are loaded.
@@ -14,7 +15,6 @@ SQLite or torch are loaded.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,14 +45,28 @@ class Query:
     folder: str | None = None
     since: datetime | None = None
     limit: int = 50
+    everything: bool = False  # also the results below the relevance floor
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A search's results, and how they were found."""
+
+    query: Query
+    results: list[Any]
+    by_meaning: bool  # False: by words only, while the model loads
+    language_note: str | None = None  # the query's language is not one the model reads
 
 
 class Engine(QObject):
     status = Signal(str)  # what is loading or running, for the status bar
+    searchable = Signal()  # the index is open: searches answer, by words until ``ready``
     ready = Signal()  # the index is open and the model loaded: searching is instant
     failed = Signal(str)  # the index or the model could not be opened at all
     damaged = Signal(str)  # the index file is damaged: offer to set it aside (``repair``)
     notice = Signal(str)  # something the user should know, that stops nothing
+    switch_failed = Signal(str)  # a model change failed: why (the current index stays)
+    model_checked = Signal(str, object)  # (model, loaded Embedder or the error why not)
     writable = Signal(bool)  # False: another process indexes; this window only searches
     scanned = Signal(object)  # core.events.ScanDone of a pass
     progress = Signal(object)  # core.events.Progress
@@ -61,6 +75,7 @@ class Engine(QObject):
     index_changed = Signal()  # passages were written or files left: results may differ
     folders_changed = Signal()
     paused_changed = Signal(bool)
+    resting = Signal(bool)  # the watcher indexes nothing now: True paused, False up to date
 
     def __init__(
         self,
@@ -73,13 +88,19 @@ class Engine(QObject):
         self._locations = locations
         self._embedder = embedder
         self.reads = Tasks("trove-read", self)
+        # The model loads on its own thread, so searches by words answer meanwhile.
+        self._loading = Tasks("trove-model", self)
         self._switching = Tasks("trove-switch", self)
+        self._checking = Tasks("trove-model-check", self)  # not behind a build under way
         self.trove: Trove | None = None
         self._reader: Trove | None = None
         self._watcher: Watcher | None = None
         self._latest: dict[str, int] = {}
         self._switch_cancel: CancelToken | None = None
         self.is_ready = False
+        # Set on the model's thread once it can embed: a search that starts after it
+        # ranks by meaning, even if ``ready`` has not reached the GUI thread yet.
+        self._model_loaded = False
 
     # -- starting and stopping -------------------------------------------------------
 
@@ -90,30 +111,31 @@ class Engine(QObject):
     def _open(self) -> None:
         from core.app import Trove
         from core.paths import Locations
+        from core.search import prepare
 
         locations = self._locations or Locations.from_environment()
         trove = Trove.open(locations, embedder=self._embedder)
         self.trove, self._reader = trove, trove.reader()
+        prepare()  # before the model's libraries load: see core.search.prepare
 
     def _opened(self, _: None) -> None:
         self.folders_changed.emit()
+        self.searchable.emit()
         self.status.emit("Loading the language model…")
-        self.reads.run(self._load_model, self._loaded, self._failed)
+        self._loading.run(self._load_model, self._loaded, self._failed)
 
     def _load_model(self) -> str | None:
         """Load the model, then start watching: the watcher's first pass would only wait
         for the model, and meanwhile slow its loading down."""
         from core.errors import IndexLocked
+        from core.preload import model_loading
         from core.watch.watcher import Watcher, WatchOptions
 
         trove = self.trove
         assert trove is not None
-        trove.embedder.embed_query("warm up")
-        # The model and torch are hundreds of thousands of objects that live as long as
-        # the app.  Python's full garbage collections would walk them all while holding
-        # the GIL, which stalls the window for a few hundred milliseconds at a time during
-        # indexing.  Frozen, they are left out of every later collection.
-        gc.freeze()
+        with model_loading():
+            trove.embedder.embed_query("warm up")
+        self._model_loaded = True
         minutes = trove.settings.reconcile_minutes
         watcher = Watcher(trove, WatchOptions(reconcile_every_s=minutes * 60))
         try:
@@ -160,11 +182,13 @@ class Engine(QObject):
         """Stop watching and close the index (blocks: call it with the window hidden)."""
         self.cancel_switch()
         self._switching.shutdown()
+        self._checking.shutdown()
+        self._loading.shutdown()
         self.reads.run(self._close).result()
         self.reads.shutdown()
 
     def _close(self) -> None:
-        self.is_ready = False
+        self.is_ready = self._model_loaded = False
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.pause()  # stops the pass under way after its batch
@@ -212,15 +236,21 @@ class Engine(QObject):
 
         self.reads.run(run, done, failed)
 
-    def search(self, query: Query, on_done: Callable[[list[Any]], None], on_error: OnError) -> None:
-        def job(trove: Trove) -> list[Any]:
-            return trove.search(
+    def search(self, query: Query, on_done: Callable[[Answer], None], on_error: OnError) -> None:
+        """Rank by meaning once the model is loaded; until then by words alone, at once."""
+
+        def job(trove: Trove) -> Answer:
+            by_meaning = self._model_loaded
+            results = trove.search(
                 query.text,
                 query.limit,
                 types=list(query.types) or None,
                 folder=query.folder,
                 since=query.since,
+                meaning=by_meaning,
+                floor=not query.everything,
             )
+            return Answer(query, results, by_meaning, trove.language_note(query.text))
 
         self.read(job, on_done, on_error, latest="search")
 
@@ -310,6 +340,22 @@ class Engine(QObject):
     def _save_failed(self, error: BaseException) -> None:
         self.notice.emit(f"The settings could not be saved: {error}")
 
+    def check_model(self, settings: Settings) -> None:
+        """Load the model ``settings`` names from this computer, then tell
+        ``model_checked``: the loaded model (to hand to ``switch_model``) or why not."""
+
+        def check() -> Embedder:
+            from core.model_switch import check_model
+
+            return check_model(settings)
+
+        model = settings.model
+        self._checking.run(
+            check,
+            lambda loaded: self.model_checked.emit(model, loaded),
+            lambda error: self.model_checked.emit(model, error),
+        )
+
     def switch_model(self, settings: Settings, embedder: Embedder | None = None) -> None:
         """Build the index for ``settings.model`` while the current one keeps answering,
         then swap it in and save ``settings``."""
@@ -337,7 +383,9 @@ class Engine(QObject):
                     self.status.emit(f"Building the index for {model}: {done} of {total} files")
             return not cancel.cancelled
 
-        self._switching.run(build, lambda ok: self._swap(switch, ok), self._switch_failed)
+        self._switching.run(
+            build, lambda ok: self._swap(switch, ok), lambda e: self._switch_failed(model, e)
+        )
 
     def cancel_switch(self) -> None:
         if self._switch_cancel is not None:
@@ -366,19 +414,25 @@ class Engine(QObject):
 
         self.reads.run(swap, swapped, self._failed)
 
-    def _switch_failed(self, error: BaseException) -> None:
+    def _switch_failed(self, model: str, error: BaseException) -> None:
+        # The build has removed its half-built index (ModelSwitch.build).
+        log.error("the index for %s could not be built", model, exc_info=error)
         self._switch_cancel = None
-        self.notice.emit(f"The model change failed, the current index stays: {error}")
+        self.status.emit("The model change failed; the current index stays")
+        self.switch_failed.emit(f"The index for {model} could not be built: {error}")
 
     # -- the watcher's events (on its thread; signals cross to the GUI thread) -------
 
     def _on_event(self, event: object) -> None:
         from core.events import FileFailed, Notice, Progress, ScanDone
-        from core.watch.watcher import Batch
+        from core.watch.watcher import Batch, Resting
 
         if isinstance(event, Progress):
             self.progress.emit(event)
-            self.index_changed.emit()
+            if not event.reading:  # a file being read has changed nothing yet
+                self.index_changed.emit()
+        elif isinstance(event, Resting):
+            self.resting.emit(event.paused)
         elif isinstance(event, ScanDone):
             self.scanned.emit(event)
         elif isinstance(event, FileFailed):

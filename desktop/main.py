@@ -2,6 +2,8 @@
 
 Only Qt and the desktop's own light modules load before the window is shown; the index,
 the model and torch open on the engine's threads while the window is already usable.
+A second launch for the same user and data folder builds nothing: it hands its search to
+the running Trove (``desktop.instance``) and exits.
 Set ``TROVE_STARTUP_PROBE=1`` to have the moments of start-up printed to stderr (the
 start-up benchmark reads them).
 """
@@ -10,18 +12,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QThread, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop import theme
-from desktop.engine import Engine
-from desktop.window import MainWindow
+from desktop import instance, theme
+from desktop.instance import Listener, Request
+
+if TYPE_CHECKING:
+    from desktop.engine import Engine
+    from desktop.window import MainWindow
 
 PROBE = "TROVE_STARTUP_PROBE"
+# Signals that quit as the menu does (see _quit_on_signals).
+QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How long --self-test waits for the engine and the first results.
 SELF_TEST_TIMEOUT_MS = 150_000
 
@@ -32,6 +42,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(args)
     assert isinstance(app, QApplication)
     app.setApplicationName("Trove")
+    listener = None
+    if not options.self_test:  # a self-test checks this process's own window
+        listener = _one_instance(options.search)
+        if listener is None:
+            return 0
+    return _run(app, options, listener)
+
+
+def _run(app: QApplication, options: argparse.Namespace, listener: Listener | None) -> int:
+    from desktop.engine import Engine
+
     app.setQuitOnLastWindowClosed(False)  # the window may close into the tray
     theme.apply_theme(app)
     engine = Engine()
@@ -42,10 +63,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.self_test:
         _self_test(app, window, engine)
     if options.search:
-        window.search.box.setText(options.search)
-        window.search.search_now()
-    app.aboutToQuit.connect(lambda: _stop(window, engine))
-    return app.exec()
+        _search(window, options.search)
+    if listener is not None:
+        listener.requested.connect(lambda request: answer(window, request))
+    app.aboutToQuit.connect(lambda: _stop(window, engine, listener))
+    wake_up = _quit_on_signals(app)
+    try:
+        return app.exec()
+    finally:
+        signal.set_wakeup_fd(-1)
+        for end in wake_up:
+            end.close()
+
+
+def _one_instance(search: str | None) -> Listener | None:
+    """This process's listener as the one Trove of this user and data folder; None once
+    the launch went to the Trove already running."""
+    from core.paths import Locations  # light: platformdirs only
+
+    name = instance.channel_name(Locations.from_environment().data)
+    listener = instance.start_or_hand_over(name, Request(search))
+    if listener is None:
+        _probe("handed over to the running Trove")
+    return listener
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,25 +102,73 @@ def _parser() -> argparse.ArgumentParser:
 def build(engine: Engine) -> MainWindow:
     """The window with its tray icon, wired to ``engine``."""
     from core.paths import Locations  # light: platformdirs only
+    from desktop.window import MainWindow
 
     window = MainWindow(engine, Locations.from_environment().window_state)
-    window.quit_requested.connect(QApplication.quit)
+    window.quit_requested.connect(quit_app)
     if os.environ.get(PROBE):
-        engine.ready.connect(lambda: _probe("model ready"))
-        window.results_shown.connect(lambda n: _probe(f"results shown {n}"))
+        _watch_start_up(window, engine)
     _tray(window, engine)
     return window
+
+
+def _watch_start_up(window: MainWindow, engine: Engine) -> None:
+    """Print the moments of start-up, how each answer was ranked, and the longest time
+    the window's thread could not run so far (a heartbeat on it)."""
+    from desktop.heartbeat import Heartbeat
+
+    heart = Heartbeat(window)
+    heart.start()
+
+    def stall() -> str:
+        return f"(longest stall so far {heart.longest * 1000:.0f} ms)"
+
+    def shown(count: int) -> None:
+        answer = window.answer
+        how = "meaning" if answer is not None and answer.by_meaning else "words"
+        _probe(f"results shown {count} by {how} {stall()}")
+
+    engine.searchable.connect(lambda: _probe(f"index open {stall()}"))
+    engine.ready.connect(lambda: _probe(f"model ready {stall()}"))
+    window.results_shown.connect(shown)
+
+
+def quit_app() -> None:
+    """Leave Trove, whatever its windows say.  ``QApplication.quit`` only asks: it closes
+    every window first and gives up if one stays, and with "keep running" on the main
+    window answers a close by hiding into the tray.  Then Quit merely hid the window and
+    the process stayed, whenever the tray icon's own X11 window had not been closed
+    before it.  ``exit`` ends every event loop (a modal dialog's too) and cannot be
+    refused; the layout is saved and the engine stopped on ``aboutToQuit``."""
+    # With no event loop running there is nothing to end, and exit() would make every
+    # later loop return at once (a script or test driving the window, a closing one).
+    if QThread.currentThread().loopLevel() > 0:
+        QApplication.exit(0)
 
 
 def _tray(window: MainWindow, engine: Engine) -> None:
     from desktop.tray import Tray
 
     tray = Tray(engine, window)
+    # Wired even where no tray shows: its menu can still be driven, by tests too.
+    tray.search_requested.connect(window.bring_up)
+    tray.quit_requested.connect(quit_app)
     if tray.available():
-        tray.search_requested.connect(window.bring_up)
-        tray.quit_requested.connect(QApplication.quit)
         tray.show()
     window.tray = tray
+
+
+def _search(window: MainWindow, text: str) -> None:
+    window.search.box.setText(text)
+    window.search.search_now()
+
+
+def answer(window: MainWindow, request: Request) -> None:
+    """A later launch's request: come forward (from the tray or minimised), and search."""
+    window.bring_up()
+    if request.search:
+        _search(window, request.search)
+    _probe(f"brought forward, searching {request.search!r}")
 
 
 def _self_test(app: QApplication, window: MainWindow, engine: Engine) -> None:
@@ -110,9 +198,43 @@ def _self_test(app: QApplication, window: MainWindow, engine: Engine) -> None:
     QTimer.singleShot(SELF_TEST_TIMEOUT_MS, timed_out)
 
 
-def _stop(window: MainWindow, engine: Engine) -> None:
+def _stop(window: MainWindow, engine: Engine, listener: Listener | None) -> None:
+    if listener is not None:
+        listener.close()  # a launch from now on starts a new Trove, not this one
+    window.save_layout()
     window.hide()
+    if window.tray is not None:
+        window.tray.hide()  # type: ignore[attr-defined]
     engine.shutdown()
+    _probe("stopped")
+
+
+def _quit_on_signals(app: QApplication) -> tuple[socket.socket, socket.socket]:
+    """Quit as the menu does on SIGTERM (logging out, ``kill``) and SIGINT (Ctrl+C where
+    ``trove gui`` was started), so the engine still closes the index.  Python runs its
+    signal handlers only when it next runs Python code, which it may never do while Qt
+    waits for events: the signal's byte on a socket wakes Qt's loop instead.  Returns the
+    sockets, to be kept open while the app runs."""
+    ours, theirs = socket.socketpair()
+    for end in (ours, theirs):
+        end.setblocking(False)
+    signal.set_wakeup_fd(theirs.fileno())
+    for number in QUIT_SIGNALS:
+        signal.signal(number, lambda *_: None)  # the wake-up byte does the work
+    notifier = QSocketNotifier(ours.fileno(), QSocketNotifier.Type.Read, app)
+    notifier.activated.connect(lambda *_: _woken(ours))
+    return ours, theirs
+
+
+def _woken(ours: socket.socket) -> None:
+    try:
+        ours.recv(64)
+    except BlockingIOError:
+        return
+    # A second Ctrl+C, while the engine is still stopping, ends Trove at once.
+    for number in QUIT_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
+    quit_app()
 
 
 def _probe(moment: str) -> None:

@@ -1,7 +1,7 @@
 """The results list: one row per file, drawn by a delegate.
 
 A row shows the file's type icon, name, folder, modified date, how strong the match is
-relative to the best result, and the matching passage with the query's words marked and
+(the same scale for every query), and the matching passage with the query's words marked and
 where in the file it is (page, slide, line).
 """
 
@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
+    QFont,
     QFontMetrics,
     QPainter,
     QPalette,
@@ -56,9 +57,6 @@ class ResultsModel(QAbstractListModel):
 
     def row_of(self, path: str) -> int:
         return next((i for i, r in enumerate(self._results) if r.path == path), -1)
-
-    def top_score(self) -> float:
-        return max((r.score for r in self._results), default=0.0)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._results)
@@ -117,9 +115,11 @@ class ResultDelegate(QStyledItemDelegate):
         self._doc.setDocumentMargin(0)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        line = QFontMetrics(option.font).lineSpacing()  # type: ignore[attr-defined]
+        return QSize(200, self.row_height(option.font))  # type: ignore[attr-defined]
+
+    def row_height(self, font: QFont) -> int:
         lines = 2 if self.compact else 4
-        return QSize(200, self.PAD * 2 + line * lines + 4)
+        return self.PAD * 2 + QFontMetrics(font).lineSpacing() * lines + 4
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         result = index.data(ResultRole)
@@ -190,7 +190,6 @@ class ResultDelegate(QStyledItemDelegate):
             palette,
             selected,
             result,
-            index,
         )
         painter.setPen(palette.color(dim_role))
 
@@ -230,12 +229,10 @@ class ResultDelegate(QStyledItemDelegate):
         palette: QPalette,
         selected: bool,
         result: Any,
-        index: Index,
     ) -> None:
-        """A bar filled in proportion to the score, relative to the best result."""
-        model = index.model()
-        top = model.top_score() if isinstance(model, ResultsModel) else 1.0
-        share = max(0.05, min(1.0, result.score / top)) if top > 0 else 0.0
+        """A bar filled by the result's relevance, which means the same for every query:
+        a half-full bar is as good a match whatever was asked."""
+        share = max(0.05, min(1.0, float(getattr(result, "relevance", 0.0))))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(palette.color(QPalette.ColorRole.Mid))
         painter.drawRoundedRect(bar, 3, 3)

@@ -98,6 +98,22 @@ class SearchBar(QWidget):
         if chosen and found < 0:
             self.search_now()  # the folder filtered on is gone
 
+    def filter_names(self) -> list[str]:
+        """The filters in force, as the user chose them ("PDF", "Past week")."""
+        return [
+            combo.currentText()
+            for combo in (self.types, self.folder, self.dates)
+            if combo.currentIndex() > 0
+        ]
+
+    def clear_filters(self) -> None:
+        """Every filter back to "all", then one search."""
+        for combo in (self.types, self.folder, self.dates):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self.search_now()
+
     def clear(self) -> None:
         self.box.clear()
         self.search_now()

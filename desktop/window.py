@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -34,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import system, theme
+from desktop import answers, system, theme
 from desktop.activity import IndexActivity
 from desktop.damage import confirm_set_aside
 from desktop.emptystate import EmptyState
@@ -47,11 +57,17 @@ from desktop.widgets import Throttle
 
 # After the index changes, results are searched again at most this often.
 REFRESH_MS = 1500
+# Rows of the similar-files panel that stay in view however the window is sized.
+SIMILAR_ROWS = 3
+# Below this the results, the preview and the status bar crush into each other.
+MIN_SIZE = (640, 420)
 
 
 class MainWindow(QMainWindow):
     quit_requested = Signal()
     results_shown = Signal(int)  # a search's results are on screen (how many)
+    # Opening or showing a file failed (from the opener's thread): what and why.
+    open_failed = Signal(str)
 
     def __init__(self, engine: Engine, state_path: Any = None) -> None:
         super().__init__()
@@ -60,10 +76,13 @@ class MainWindow(QMainWindow):
         self.keep_running = False  # closing hides the window (the tray keeps Trove)
         self.setWindowTitle("Trove")
         self.setWindowIcon(theme.icon("trove"))
+        self.setMinimumSize(*MIN_SIZE)
         self.setAcceptDrops(True)
         self.folders: list[str] | None = None  # None: not known yet
         self.file_count = 0
         self._query = Query("")
+        self._searchable = False  # the index is open: searches by words answer
+        self.answer: Any = None  # the Answer on screen
         self._previewed: tuple[str, int, str] | None = None  # what the preview shows
         self._dialogs: dict[str, QWidget] = {}  # made on first use, then shown again
         self.tray: QObject | None = None
@@ -87,9 +106,20 @@ class MainWindow(QMainWindow):
         self.message.setObjectName("resultMessage")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.linkActivated.connect(self._message_link)
+        self.summary = QLabel()
+        self.summary.setObjectName("resultSummary")
+        self.summary.setWordWrap(True)
+        listed = QWidget()
+        column = QVBoxLayout(listed)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.summary)
+        column.addWidget(self.list, 1)
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.message)
-        self.result_stack.addWidget(self.list)
+        self.result_stack.addWidget(listed)
 
         self.preview = PreviewPane()
         self.similar_title = QLabel("Similar files")
@@ -98,7 +128,10 @@ class MainWindow(QMainWindow):
         self.similar_list = QListView()
         self.similar_list.setObjectName("similarList")
         self.similar_list.setModel(self.similar)
-        self.similar_list.setItemDelegate(ResultDelegate(compact=True))
+        compact = ResultDelegate(compact=True)
+        self.similar_list.setItemDelegate(compact)
+        rows = SIMILAR_ROWS * compact.row_height(self.similar_list.font())
+        self.similar_list.setMinimumHeight(rows + 2 * self.similar_list.frameWidth() + 4)
         similar_box = QWidget()
         box = QVBoxLayout(similar_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -108,7 +141,7 @@ class MainWindow(QMainWindow):
         self.side = QSplitter(Qt.Orientation.Vertical)
         self.side.addWidget(self.preview)
         self.side.addWidget(similar_box)
-        self.side.setStretchFactor(0, 3)
+        self.side.setStretchFactor(0, 2)
         self.side.setStretchFactor(1, 1)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.result_stack)
@@ -146,11 +179,11 @@ class MainWindow(QMainWindow):
         self._action(menu, "Find files similar to a file…", "similar", self.choose_similar)
         self._action(menu, "Files that could not be read…", "warning", self.show_failures)
         menu.addSeparator()
-        self._action(
-            menu, "Settings…", "settings", self.show_settings, QKeySequence.StandardKey.Preferences
-        )
+        settings_key = _key(QKeySequence.StandardKey.Preferences, "Ctrl+,")
+        self._action(menu, "Settings…", "settings", self.show_settings, settings_key)
         menu.addSeparator()
-        self._action(menu, "Quit", "", self.quit_requested.emit, QKeySequence.StandardKey.Quit)
+        quit_key = _key(QKeySequence.StandardKey.Quit, "Ctrl+Q")
+        self._action(menu, "Quit", "", self.quit_requested.emit, quit_key)
         selected = self.menuBar().addMenu("&File")
         self.open_action = self._action(selected, "Open", "open", self.open_selected)
         self.reveal_action = self._action(
@@ -160,9 +193,14 @@ class MainWindow(QMainWindow):
             selected, "Find similar files", "similar", self.similar_to_selected, "Ctrl+Shift+S"
         )
         self._action(selected, "Copy path", "", self.copy_path, "Ctrl+Shift+C")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Keyboard shortcuts", "", self.show_shortcuts, "F1")
+        self._action(help_menu, "About Trove", "", self.show_about)
+        # What each shortcut does (whatsThis) is what the Keyboard shortcuts list shows.
         for sequence in ("Ctrl+F", "Ctrl+L"):
-            QShortcut(QKeySequence(sequence), self, self.focus_search)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.clear_search)
+            QShortcut(QKeySequence(sequence), self, self.focus_search).setWhatsThis("Search")
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.clear_search)
+        escape.setWhatsThis("Clear the search")
 
     def _action(self, menu: QMenu, text: str, icon: str, slot: Any, keys: Any = None) -> QAction:
         action = QAction(text, self)
@@ -178,14 +216,17 @@ class MainWindow(QMainWindow):
         engine = self.engine
         engine.status.connect(self.status_text.setText)
         engine.notice.connect(self._notice)
+        engine.searchable.connect(self._index_opened)
         engine.ready.connect(self._ready)
         engine.failed.connect(self._failed)
         engine.damaged.connect(self._damaged)
+        engine.switch_failed.connect(self._switch_failed)
+        self.open_failed.connect(self._notice)
         engine.folders_changed.connect(self._load_folders)
         engine.index_changed.connect(self._index_changed)
-        engine.scanned.connect(self.activity.scanned)
         engine.progress.connect(self.activity.progressed)
         engine.pass_finished.connect(self._pass_finished)
+        engine.resting.connect(self._resting)
         engine.paused_changed.connect(self.activity.set_paused)
         engine.writable.connect(self.activity.pause.setEnabled)
         self.activity.pause_toggled.connect(engine.set_paused)
@@ -203,33 +244,55 @@ class MainWindow(QMainWindow):
     # -- searching -------------------------------------------------------------------
 
     def run_query(self, query: Query) -> None:
+        if not answers.same_search(query, self._query):
+            self._clear_panels()
         self._query = query
         if not query.text:
             self.results.set_results([])
             self._show_message()
             self.results_shown.emit(0)
             return
-        if not self.engine.is_ready:  # _ready runs it
-            self._show_message("Searching… (the language model is still loading)")
+        if not self._searchable:  # _index_opened runs it
+            self._show_message("Searching… (the index is opening)")
             return
-        self.engine.search(query, self._show_results, self._search_failed)
+        self.engine.search(query, self._show_answer, self._search_failed)
 
-    def _show_results(self, results: list[Any]) -> None:
-        current = self.selected()
-        self.results.set_results(results)
+    def _show_answer(self, answer: Any) -> None:
+        self.answer = answer
+        results = answer.results
+        kept = self._replace_results(results)
+        if not kept:
+            self._clear_panels()
         if not results:
-            self._show_message(f"Nothing in your folders matches “{self._query.text}”.")
+            self._show_message(answers.nothing_found(answer, self.search.filter_names()), rich=True)
         else:
-            self.result_stack.setCurrentWidget(self.list)
-            row = self.results.row_of(current.path) if current is not None else -1
-            if row >= 0:
-                self.list.setCurrentIndex(self.results.index(row))
+            self.summary.setText(answers.summary(answer))
+            self.result_stack.setCurrentIndex(1)
         self.results_shown.emit(len(results))
+
+    def _replace_results(self, results: list[Any]) -> bool:
+        """Show ``results`` keeping the selected file selected, at the same height in
+        the list, so a re-ranking does not move it from under the cursor.  False when
+        the selected file is no longer among them."""
+        current = self.selected()
+        if current is None:
+            self.results.set_results(results)
+            return False
+        old = self.list.visualRect(self.list.currentIndex()).top()
+        self.results.set_results(results)
+        row = self.results.row_of(current.path)
+        if row < 0:
+            return False
+        index = self.results.index(row)
+        self.list.setCurrentIndex(index)
+        bar = self.list.verticalScrollBar()
+        bar.setValue(bar.value() + self.list.visualRect(index).top() - old)
+        return True
 
     def _search_failed(self, error: BaseException) -> None:
         self._show_message(f"The search failed: {error}")
 
-    def _show_message(self, text: str | None = None) -> None:
+    def _show_message(self, text: str | None = None, *, rich: bool = False) -> None:
         if text is None:
             if self.folders == []:
                 text = "Add a folder to search it."
@@ -238,16 +301,30 @@ class MainWindow(QMainWindow):
                 text = f"Type what you are looking for: Trove ranks {count} files by meaning."
             else:
                 text = "Type what you are looking for."
-        self.message.setText(text)
+        self.message.setText(text if rich else answers.plain(text))
         self.result_stack.setCurrentWidget(self.message)
+
+    def _message_link(self, link: str) -> None:
+        if link == answers.CLEAR_FILTERS:
+            self.search.clear_filters()
+        elif link == answers.SHOW_ALL:
+            self.run_query(replace(self._query, everything=True))
+
+    def _clear_panels(self) -> None:
+        """Empty the preview and the similar files: they belong to another search."""
+        self._previewed = None
+        self.preview.clear()
+        self.similar.set_results([])
+        self.similar_title.setText("Similar files")
+        self.similar_title.setToolTip("")
 
     def _index_changed(self) -> None:
         self._refresh.soon()
 
     def _refresh_now(self) -> None:
         self._count_files()
-        if self._query.text:
-            self.engine.search(self._query, self._show_results, self._search_failed)
+        if self._query.text and self._searchable:
+            self.engine.search(self._query, self._show_answer, self._search_failed)
 
     # -- the selected result ---------------------------------------------------------
 
@@ -320,12 +397,12 @@ class MainWindow(QMainWindow):
     def open_selected(self) -> None:
         result = self.selected()
         if result is not None:
-            system.open_file(result.path)
+            system.open_file(result.path, self.open_failed.emit)
 
     def reveal_selected(self) -> None:
         result = self.selected()
         if result is not None:
-            system.reveal_file(result.path)
+            system.reveal_file(result.path, self.open_failed.emit)
 
     def similar_to_selected(self) -> None:
         result = self.selected()
@@ -341,7 +418,7 @@ class MainWindow(QMainWindow):
     def _open_similar(self, index: QModelIndex) -> None:
         result = self.similar.result(index.row())
         if result is not None:
-            system.open_file(result.path)
+            system.open_file(result.path, self.open_failed.emit)
 
     def _context_menu(self, point: QPoint) -> None:
         if self.selected() is None:
@@ -360,13 +437,19 @@ class MainWindow(QMainWindow):
 
     def clear_search(self) -> None:
         self.search.clear()
+        self._clear_panels()
         self.search.box.setFocus()
 
     def _into_results(self) -> None:
         if self.results.rowCount():
             self.list.setFocus()
-            if not self.list.currentIndex().isValid():
-                self.list.setCurrentIndex(self.results.index(0))
+            current = self.list.currentIndex()
+            # A new list can come with its first row current but not selected: select it,
+            # so what is highlighted is what the preview shows.
+            index = current if current.isValid() else self.results.index(0)
+            self.list.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if isinstance(event, QKeyEvent) and watched in (self.list, self.similar_list):
@@ -427,15 +510,25 @@ class MainWindow(QMainWindow):
         if trove is None:
             return
         old = trove.settings
-        dialog = SettingsDialog(old, self)
+        dialog = SettingsDialog(old, self, self.engine)
         if dialog.exec():
             new = dialog.result_settings()
             self.keep_running = new.keep_running
             message = apply_from_dialog(
-                self.engine, old, new, lambda a, b: ask_model_change(self, a, b)
+                self.engine, old, new, lambda a, b: ask_model_change(self, a, b), dialog.checked
             )
             self.status_text.setText(message)
         dialog.deleteLater()
+
+    def show_shortcuts(self) -> None:
+        from desktop.help import ShortcutsDialog
+
+        self._dialog("shortcuts", lambda: ShortcutsDialog(self))
+
+    def show_about(self) -> None:
+        from desktop.help import about_box
+
+        self._dialog("about", lambda: about_box(self))
 
     def _dialog(self, name: str, make: Any) -> None:
         if name not in self._dialogs:
@@ -462,9 +555,9 @@ class MainWindow(QMainWindow):
             folders = len(self.folders or [])
             if folders and self.engine.is_ready:
                 plural = "s" if folders != 1 else ""
-                self.status_text.setText(
-                    f"Watching {folders} folder{plural} · {self.file_count:,} files indexed"
-                )
+                # While indexing, the activity counts files: one count, not two.
+                count = "" if self.activity.busy else f" · {self.file_count:,} files indexed"
+                self.status_text.setText(f"Watching {folders} folder{plural}{count}")
             self.activity.set_failed(states.get("failed", 0))
             if not self._query.text:
                 self._show_message()
@@ -472,14 +565,24 @@ class MainWindow(QMainWindow):
         self.engine.read(lambda t: t.store.state_counts(), counted, latest="counts")
 
     def _pass_finished(self, batch: Any) -> None:
-        self.activity.pass_finished(batch)
         self._count_files()
+
+    def _resting(self, paused: bool) -> None:
+        self.activity.rested(paused)
+        self._count_files()
+
+    def _index_opened(self) -> None:
+        """The index is open: a query typed meanwhile is answered by its words now."""
+        self._searchable = True
+        if self._query.text:
+            self.run_query(self._query)
 
     def _ready(self) -> None:
         trove = self.engine.trove
         self.keep_running = bool(trove and trove.settings.keep_running)
-        if self._query.text:
-            self.run_query(self._query)
+        answer = self.answer
+        if self._query.text and (answer is None or not answer.by_meaning):
+            self.run_query(self._query)  # ranked by meaning now
 
     def _failed(self, message: str) -> None:
         self._show_message(f"Trove could not open its index or its model:\n{message}")
@@ -497,6 +600,11 @@ class MainWindow(QMainWindow):
 
     def _notice(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
+
+    def _switch_failed(self, message: str) -> None:
+        from desktop.settings_dialog import report_switch_failure
+
+        report_switch_failure(self, message)
 
     # -- dropping a file: find similar ------------------------------------------------
 
@@ -548,10 +656,18 @@ class MainWindow(QMainWindow):
 
     def bring_up(self) -> None:
         """Show, raise and put the cursor in the search box (tray, second launch)."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.show()
         self.raise_()
         self.activateWindow()
         self.focus_search()
+
+
+def _key(standard: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
+    """The platform's key for ``standard``, or ``fallback`` where it has none (Linux has
+    no Preferences key, and the offscreen platform not even a Quit key)."""
+    keys = QKeySequence(standard)
+    return keys if not keys.isEmpty() else QKeySequence(fallback)
 
 
 def _b64(data: QByteArray) -> str:

@@ -110,7 +110,7 @@ RULES = [
             f"{_QT}/plugins/imageformats/libqtga.so",
             f"{_QT}/plugins/imageformats/libqwbmp.so",
             f"{_QT}/plugins/imageformats/libqicns.so",
-            "*libQt6Network.so*",
+            # libQt6Network stays: desktop/instance.py's local socket needs it.
         ),
     ),
     Rule(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pytestqt.qtbot import QtBot
@@ -48,6 +49,16 @@ def search(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 30_000) -
     window.search.box.clear()
     with qtbot.waitSignal(window.results_shown, timeout=timeout):
         qtbot.keyClicks(window.search.box, text)
+    return window.results.results()
+
+
+def search_everything(
+    qtbot: QtBot, window: MainWindow, text: str, timeout: int = 30_000
+) -> list[Any]:
+    """``search``, then "Show weaker matches": every candidate, below the floor too."""
+    search(qtbot, window, text, timeout)
+    with qtbot.waitSignal(window.results_shown, timeout=timeout):
+        window.run_query(replace(window.search.query(), everything=True))
     return window.results.results()
 
 

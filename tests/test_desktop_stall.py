@@ -3,20 +3,18 @@ hundred files are indexed with the real model and the results refresh as they ar
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
+from desktop.heartbeat import Heartbeat
 from tests.conftest import write
 from tests.desktop_support import running_app, wait_for
 
 pytestmark = pytest.mark.model
 
-BEAT_MS = 10
 MAX_STALL_S = 0.100
 FILES = 300
 
@@ -28,31 +26,6 @@ TOPICS = (
     "the lease clause about rent increases",
     "baking sourdough bread with a cold proof",
 )
-
-
-class Heartbeat:
-    """Records the longest gap between beats of a timer on the GUI thread."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self.beats = 0
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(BEAT_MS)
-        self.timer.timeout.connect(self._beat)
-
-    def start(self) -> None:
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    def _beat(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last - BEAT_MS / 1000)
-        self._last = now
-        self.beats += 1
 
 
 def test_the_window_stays_responsive_while_indexing(

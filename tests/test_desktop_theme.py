@@ -265,3 +265,36 @@ def test_marked_words_are_readable_on_rows_and_in_the_preview(
         and contrast(palette.color(QPalette.ColorRole.Text), tint) >= 4.5
     )
     assert contrast(mark, tint) >= 1.25  # the words' mark is visible against the passage
+
+
+@pytest.mark.parametrize("name", ["resultList", "similarList", "previewText"])
+def test_the_widget_with_the_keyboard_is_framed(qtbot: QtBot, name: str) -> None:
+    """Lists and the preview show where the keyboard is: a frame in the accent colour
+    while they have focus, none otherwise (the list had ``outline: none`` and no frame)."""
+    from PySide6.QtWidgets import QListView, QPlainTextEdit, QVBoxLayout, QWidget
+
+    app = QApplication.instance()
+    apply_theme(app)  # type: ignore[arg-type]
+    page = QWidget()
+    qtbot.addWidget(page)
+    view = QPlainTextEdit() if name == "previewText" else QListView()
+    view.setObjectName(name)
+    other = QLineEdit()
+    layout = QVBoxLayout(page)
+    layout.addWidget(view)
+    layout.addWidget(other)
+    page.resize(300, 300)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+
+    def edge() -> QColor:
+        return view.grab().toImage().pixelColor(0, view.height() // 2)
+
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    assert edge() == highlight
+    other.setFocus()
+    qtbot.waitUntil(other.hasFocus)
+    assert edge() != highlight

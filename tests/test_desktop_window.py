@@ -4,6 +4,7 @@ the preview, similar files, adding a folder, pausing, failures, the layout."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop import system
 from tests.conftest import SAMPLE, write
-from tests.desktop_support import read_now, running_app, search, wait_for
+from tests.desktop_support import read_now, running_app, search, search_everything, wait_for
 from tests.fakes import FakeEmbedder, SlowEmbedder
 
 pytestmark = pytest.mark.model
@@ -34,8 +35,8 @@ def sample(tmp_path: Path) -> Path:
 def opened(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Records what would have been opened or revealed, instead of starting programs."""
     calls: dict[str, list[str]] = {"open": [], "reveal": []}
-    monkeypatch.setattr(system, "open_file", lambda path: calls["open"].append(path) or True)
-    monkeypatch.setattr(system, "reveal_file", lambda path: calls["reveal"].append(path) or True)
+    monkeypatch.setattr(system, "open_file", lambda path, failed: calls["open"].append(path))
+    monkeypatch.setattr(system, "reveal_file", lambda path, failed: calls["reveal"].append(path))
     return calls
 
 
@@ -83,7 +84,7 @@ def test_keyboard_moves_opens_reveals_and_clears(
         window.activateWindow()
         wait_for(qtbot, lambda: QApplication.focusWidget() is window.search.box, 5_000)
 
-        results = search(qtbot, window, "rent paid by the tenant each month")
+        results = search_everything(qtbot, window, "rent paid by the tenant each month")
         assert len(results) >= 3
         qtbot.keyClick(window.search.box, Qt.Key.Key_Down)
         assert window.list.hasFocus() and window.list.currentIndex().row() == 0
@@ -110,7 +111,7 @@ def test_filters_narrow_the_results(qtbot: QtBot, real_embedder: Any, sample: Pa
     with running_app(qtbot, real_embedder) as window:
         window.add_folder(str(sample))
         wait_for(qtbot, lambda: window.file_count == 18)
-        everything = search(qtbot, window, "back up my photos to a drive")
+        everything = search_everything(qtbot, window, "back up my photos to a drive")
         assert "backup_photos.py" in names(everything)
         assert any(not n.endswith(".py") for n in names(everything))
 
@@ -169,29 +170,51 @@ def test_changes_on_disk_reach_the_results_without_a_restart(qtbot: QtBot, sampl
         wait_for(qtbot, lambda: "zeppelin_hangar.txt" in names(window.results.results()))
 
 
-def test_pause_stops_indexing_and_resume_finishes_it(qtbot: QtBot, tmp_path: Path) -> None:
+def test_pause_says_pausing_until_indexing_stops_and_resume_continues_one_count(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     folder = tmp_path / "many"
     for i in range(120):
         write(folder, f"note_{i:03}.txt", f"Note number {i} about topic {i % 7}.")
-    slow = SlowEmbedder(delay_s=0.25)  # 4 files a batch: 7.5 s in all
+    slow = SlowEmbedder(delay_s=0.25)  # 4 files a step: 7.5 s in all
     with running_app(qtbot, slow, commit_every=4) as window:
-        engine = window.engine
-        passes: list[Any] = []
-        engine.pass_finished.connect(passes.append)
+        engine, activity = window.engine, window.activity
         with qtbot.waitSignal(engine.progress, timeout=30_000):
             window.add_folder(str(folder))
-        qtbot.mouseClick(window.activity.pause, Qt.MouseButton.LeftButton)
-        assert engine.paused and window.activity.label.text() == "Paused"
-        wait_for(qtbot, lambda: any(p.indexed < p.to_index for p in passes))
+        # One count while indexing, the activity's; the left says only what is watched.
+        wait_for(
+            qtbot,
+            lambda: (
+                activity.label.text().startswith("Indexing")
+                and window.status_text.text() == "Watching 1 folder"
+            ),
+            10_000,
+        )
+        assert " of 120 files" in activity.label.text()
+
+        slow.gate.clear()
+        assert slow.held.wait(10)  # the model is inside a step: the pass cannot stop yet
+        qtbot.mouseClick(activity.pause, Qt.MouseButton.LeftButton)
+        QApplication.processEvents()
+        assert engine.paused and activity.label.text() == "Pausing…"
+        slow.gate.set()
+        wait_for(qtbot, lambda: activity.label.text() == "Paused", 5_000)
+        assert not activity.bar.isVisible()
         held = read_now(qtbot, engine, lambda t: t.store.state_counts())
+        done = held.get("indexed", 0)
+        wait_for(qtbot, lambda: window.status_text.text().endswith(f" · {done:,} files indexed"))
         qtbot.wait(1500)  # paused: nothing more is indexed, however long it waits
         assert read_now(qtbot, engine, lambda t: t.store.state_counts()) == held
-        assert held.get("indexed", 0) < 120
+        assert 0 < done < 120
 
-        qtbot.mouseClick(window.activity.pause, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(activity.pause, Qt.MouseButton.LeftButton)
         assert not engine.paused
+        wait_for(qtbot, lambda: activity.label.text().startswith("Indexing"), 10_000)
+        # The count goes on from where it paused ("Indexing 37 of 120"), not "0 of 83".
+        counted = re.match(r"Indexing (\d+) of 120 files", activity.label.text())
+        assert counted is not None and int(counted[1]) >= done
+        wait_for(qtbot, lambda: activity.label.text() == "Up to date")
         wait_for(qtbot, lambda: window.file_count == 120)
-        assert window.activity.label.text() == "Up to date"
 
 
 def test_a_file_that_cannot_be_read_shows_as_failed(qtbot: QtBot, sample: Path) -> None:
