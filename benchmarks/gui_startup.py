@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-QUERY = "how frequently does my indoor ficus tree need a drink"
+QUERY = "how often does my fig tree need water"
 MOMENTS = (
     "window shown",
     "index open",

@@ -248,7 +248,10 @@ class Engine(QObject):
                 folder=query.folder,
                 since=query.since,
                 meaning=by_meaning,
-                floor=not query.everything,
+                # By words alone, relevance is low for a question worded unlike the file
+                # (no meaning to add): every word match shows, labelled as such, until
+                # the model ranks them and the floor applies.
+                floor=by_meaning and not query.everything,
             )
             return Answer(query, results, by_meaning, trove.language_note(query.text))
 

@@ -177,3 +177,16 @@ def test_the_similar_panel_shows_several_rows(qtbot: QtBot, real_embedder: Any) 
             delegate = window.similar_list.itemDelegate()
             row = delegate.sizeHint(option, window.similar.index(0)).height()
             assert window.similar_list.viewport().height() >= 3 * row, (width, height)
+
+
+def test_a_question_in_another_language_says_the_model_reads_english(
+    qtbot: QtBot, real_embedder: Any, indexed: Path
+) -> None:
+    with running_app(qtbot, real_embedder) as window:
+        window.search.box.setText("Wie oft muss ich die Pflanze im Winter gießen")
+        with qtbot.waitSignal(window.results_shown, timeout=30_000):
+            window.search.search_now()
+        shown = window.summary.text() if window.results.rowCount() else window.message.text()
+        assert "English" in shown
+        search(qtbot, window, "how often should I water my fig plant")
+        assert "English" not in window.summary.text()

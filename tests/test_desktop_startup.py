@@ -21,7 +21,7 @@ pytestmark = pytest.mark.model
 
 # The window's thread may stop this long at most (a 10 ms heartbeat runs on it).
 MAX_STALL_MS = 100
-QUERY = "the fig needs water"
+QUERY = "how often does my fig tree need water"
 
 
 def test_start_up_answers_by_words_then_meaning_without_stalling(
