@@ -27,6 +27,7 @@ from core.settings import Settings, load_settings, save_settings
 from core.store import Folder, Store
 from core.store.connection import fetch_one
 from core.store.index import mean_direction
+from core.terms import Terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +286,13 @@ class Trove:
         span = self.store.chunk_span(chunk_id) if chunk_id else None
         start, end = (span[1], span[2]) if span and span[0] == file_id else (0, 0)
         return Preview(str(row[0]), text, start, end)
+
+    def marks(self, query: str, text: str) -> list[tuple[int, int]]:
+        """Character spans in ``text`` of the query's words, matched as the keyword index
+        matches them (by stem, small words left out): what the preview marks."""
+        terms = Terms(self.store.conn)
+        stems = terms.query(query).all_stems
+        return [(start, end) for start, end, stem in terms.positions(text) if stem in stems]
 
     def failures(self) -> list[tuple[str, str, str]]:
         """(path, category, reason) of every file that could not be read."""

@@ -12,7 +12,8 @@ three pieces counts, since each is evidence on its own:
   judged relevant and ranked in the top 10 about 0.6 (median 0.61-0.64 on the three).
   So 0.2 reads as 0 ("nothing") and 0.6 as 1 ("a typical clear match"), linearly between.
   A query made only of identifiers has no meaning evidence: the model cannot tell one
-  invoice number from another.
+  invoice number from another.  A query none of whose words occurs anywhere in the
+  index is read along ``UNFAMILIAR_COSINE_POINTS``, stricter.
 - words: the share of the query's word weight, by rarity (idf), that the file's best
   keyword passages hold (``Searcher._coverage``), read along ``COVERAGE_POINTS``.  A file
   holding every rare word asked for is a match whatever the model makes of them (names,
@@ -32,6 +33,11 @@ from dataclasses import dataclass
 Curve = Sequence[tuple[float, float]]
 
 COSINE_POINTS: Curve = ((0.2, 0.0), (0.6, 1.0))
+# For a query none of whose words occurs anywhere in the folders ("zxqv blorft"): the
+# model still finds something nearest, and text it reads poorly (formulas, other
+# languages) sits near such a query at cosines of 0.3-0.4.  A real question worded
+# entirely unlike its files is rare, so such a query needs a clearer match in meaning.
+UNFAMILIAR_COSINE_POINTS: Curve = ((0.4, 0.0), (0.7, 1.0))
 COVERAGE_POINTS: Curve = ((0.5, 0.0), (1.0, 0.75))
 
 FLOOR = 0.25
@@ -39,7 +45,7 @@ FLOOR = 0.25
 of 0.3, or two thirds of the query's word weight.  Measured with ``benchmarks/floor.py``
 (docs/benchmarks.md), it hides 1.4 % of the relevant documents in SciFact's top 10
 (Cranfield 0.3 %, CISI 0 %, the sample folder's 21 queries none), and leaves 0.5 % of the
-results of nonsense queries (19 % of them keep at least one; on the sample folder none)
+results of nonsense queries (2 % of them keep at least one; on the sample folder none)
 and 1.1 % of those of off-topic ones.  At 0.3 the sample folder loses a paraphrase."""
 
 
@@ -50,6 +56,7 @@ class Evidence:
     cosine: float | None  # best passage's similarity in meaning; None: not measured
     coverage: float  # share of the query's word weight (by rarity) the file holds
     exact: bool  # holds an identifier the query spells out
+    familiar: bool = True  # some word of the query occurs somewhere in the index
 
 
 def relevance(evidence: Evidence) -> float:
@@ -59,7 +66,8 @@ def relevance(evidence: Evidence) -> float:
     words = along(COVERAGE_POINTS, evidence.coverage)
     if evidence.cosine is None:
         return words
-    return max(along(COSINE_POINTS, evidence.cosine), words)
+    curve = COSINE_POINTS if evidence.familiar else UNFAMILIAR_COSINE_POINTS
+    return max(along(curve, evidence.cosine), words)
 
 
 def along(points: Curve, x: float) -> float:

@@ -337,7 +337,8 @@ class Searcher:
         scored = [(fused[f] + (w.exact if c.exact else 0.0), f) for f, c in found.items()]
         scored.sort(reverse=True)
         reads = not _only_identifiers(terms)
-        relevant = {f: _relevance(c, coverage.get(f, 0.0), reads) for f, c in found.items()}
+        known = terms.empty or self._any_word_indexed(terms)
+        relevant = {f: _relevance(c, coverage.get(f, 0.0), reads, known) for f, c in found.items()}
         if floor:
             scored = [(s, f) for s, f in scored if relevant[f] >= FLOOR]
         stems = terms.all_stems
@@ -422,6 +423,10 @@ class Searcher:
             weights[word] = math.log(1.0 + (passages - n + 0.5) / (n + 0.5))
         return weights
 
+    def _any_word_indexed(self, terms: QueryTerms) -> bool:
+        """Whether any word of the query occurs anywhere in the index."""
+        return any(self._doc_count(stem) for stems in terms.stems.values() for stem in stems)
+
     def _doc_count(self, stem: str) -> int:
         row = fetch_one(self.conn, "SELECT doc FROM chunk_vocab WHERE term = ?", (stem,))
         return 0 if row is None else int(row[0])
@@ -482,9 +487,9 @@ class Searcher:
         return self._result(file_id, score, int(chunk_id), frozenset(), _clamp(score))
 
 
-def _relevance(candidate: _Candidate, coverage: float, meaning: bool) -> float:
+def _relevance(candidate: _Candidate, coverage: float, meaning: bool, known: bool) -> float:
     cosine = max(candidate.dense.values()) if meaning and candidate.dense else None
-    return relevance(Evidence(cosine, coverage, candidate.exact))
+    return relevance(Evidence(cosine, coverage, candidate.exact, known))
 
 
 def _only_identifiers(terms: QueryTerms) -> bool:

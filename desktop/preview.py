@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from typing import Any
 
 from PySide6.QtGui import QTextCharFormat, QTextCursor
@@ -45,9 +44,10 @@ class PreviewPane(QWidget):
         self.passage = (0, 0)
 
     def show_preview(
-        self, preview: Any, location: str = "", words: list[str] | None = None
+        self, preview: Any, location: str = "", marks: list[tuple[int, int]] | None = None
     ) -> None:
-        """Show ``core.app.Preview``; mark its passage and, inside it, the query's words."""
+        """Show ``core.app.Preview``; mark its passage and, inside it, ``marks``: the
+        query's words, as character spans in the passage (``Trove.marks``)."""
         text, start, end = preview.text, preview.start, preview.end
         offset = 0
         if len(text) > MAX_CHARS:
@@ -62,9 +62,9 @@ class PreviewPane(QWidget):
         self.title.setToolTip(preview.path)
         self.text.setPlainText(text)
         self.passage = (start, end)
-        self._mark(text, start, end, words or [])
+        self._mark(text, start, end, marks or [])
 
-    def _mark(self, text: str, start: int, end: int, words: list[str]) -> None:
+    def _mark(self, text: str, start: int, end: int, marks: list[tuple[int, int]]) -> None:
         if end <= start:
             self.text.moveCursor(QTextCursor.MoveOperation.Start)
             return
@@ -72,10 +72,9 @@ class PreviewPane(QWidget):
         tint = theme.passage_tint(self.palette())
         to_qt = _Utf16(text)
         selections = [self._selection(to_qt(start), to_qt(end), tint, None)]
-        passage = text[start:end]
-        for word in words:
-            for match in re.finditer(rf"\b{re.escape(word)}\w*", passage, re.IGNORECASE):
-                begin, finish = to_qt(start + match.start()), to_qt(start + match.end())
+        for first, last in marks:
+            if start + last <= end:
+                begin, finish = to_qt(start + first), to_qt(start + last)
                 selections.append(self._selection(begin, finish, background, foreground, True))
         self.text.setExtraSelections(selections)
         cursor = self.text.textCursor()

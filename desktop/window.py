@@ -352,18 +352,23 @@ class MainWindow(QMainWindow):
             self._load_preview(result)
 
     def _load_preview(self, result: Any) -> None:
-        words = self._query.text.split()
+        query = self._query.text
         file_id, chunk_id, location = result.file_id, result.chunk_id, result.location
 
-        def shown(preview: Any) -> None:
+        def read(trove: Any) -> tuple[Any, list[tuple[int, int]]]:
+            preview = trove.preview(file_id, chunk_id)
+            if preview is None or not query:
+                return preview, []
+            return preview, trove.marks(query, preview.text[preview.start : preview.end])
+
+        def shown(found: tuple[Any, list[tuple[int, int]]]) -> None:
+            preview, marks = found
             if preview is None:
                 self.preview.clear("This file's text is no longer in the index.")
             else:
-                self.preview.show_preview(preview, location, [w for w in words if len(w) > 2])
+                self.preview.show_preview(preview, location, marks)
 
-        self.engine.read(
-            lambda t: t.preview(file_id, chunk_id), shown, self._preview_failed, latest="preview"
-        )
+        self.engine.read(read, shown, self._preview_failed, latest="preview")
 
     def _preview_failed(self, error: BaseException) -> None:
         self.preview.clear(f"No preview: {error}")

@@ -153,6 +153,13 @@ def test_selection_preview_and_similar_follow_the_search(
         wait_for(qtbot, lambda: window.preview.passage != (0, 0), 10_000)
         wait_for(qtbot, lambda: window.similar.rowCount() > 0, 10_000)
 
+        # The preview marks the query's words as the keyword index matches them: no
+        # small words ("the" was marked all over the text), the rest by stem.
+        marked = {
+            mark.cursor.selectedText().lower() for mark in window.preview.text.extraSelections()[1:]
+        }
+        assert {"rent", "tenant", "month"} <= marked and not marked & {"the", "by", "each"}
+
         # Another search: the old file's preview and similar files go with it.
         found = search(qtbot, window, "sourdough starter feeding schedule")
         assert window.selected() is None or window.selected().path in {r.path for r in found}
