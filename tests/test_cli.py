@@ -122,3 +122,19 @@ def test_bad_batch_line_names_the_line(indexed: Path, tmp_path: Path) -> None:
 def test_index_without_folders_says_what_to_do(tmp_path: Path) -> None:
     done = trove("index", check=False, home=str(tmp_path / "empty-home"))
     assert done.returncode == 1 and "trove add" in done.stderr
+
+
+def test_the_index_summary_counts_failed_and_unsupported_apart(tmp_path: Path) -> None:
+    """As `trove status` does: a .doc is not a failure to read, it is a kind Trove skips
+    (the summary said "2 failed" where status said "1 failed, 1 unsupported")."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.txt").write_text("A short note about the garden shed.\n")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a PDF\n")
+    (folder / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    home = str(tmp_path / "home")
+    trove("add", str(folder), home=home)
+    done = trove("index", home=home)
+    assert "; 1 failed, 1 unsupported." in done.stdout
+    status = trove("status", home=home).stdout
+    assert "1 failed" in status and "1 unsupported" in status

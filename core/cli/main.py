@@ -31,6 +31,7 @@ from core.cli.output import (
 )
 from core.errors import ConfigError, DiskFull, IndexDamaged, StoreError, TroveError
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
+from core.extract.base import Category
 from core.paths import Locations
 from core.search import Result
 from core.store.connection import explained
@@ -357,9 +358,17 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
             finished = event
             out.write(
                 f"Indexed {event.files_indexed} files ({event.chunks_embedded} passages) "
-                f"in {event.elapsed_s:.1f}s; {event.files_failed} failed.\n"
+                f"in {event.elapsed_s:.1f}s; {_failed_summary(event.failures)}.\n"
             )
     return finished
+
+
+def _failed_summary(failures: list[FileFailed]) -> str:
+    """ "3 failed", with the files of a kind Trove does not read counted apart, as
+    `trove status` counts them."""
+    unsupported = sum(1 for f in failures if f.category == Category.UNSUPPORTED)
+    failed = f"{len(failures) - unsupported} failed"
+    return f"{failed}, {unsupported} unsupported" if unsupported else failed
 
 
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
