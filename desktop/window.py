@@ -49,16 +49,14 @@ from desktop.activity import IndexActivity
 from desktop.damage import confirm_set_aside
 from desktop.emptystate import EmptyState
 from desktop.engine import Engine, Query
-from desktop.preview import PreviewPane
 from desktop.results import ResultDelegate, ResultsModel
 from desktop.searchbar import SearchBar
+from desktop.sidepanel import SidePanel
 from desktop.state import load_state, save_state
 from desktop.widgets import Throttle
 
 # After the index changes, results are searched again at most this often.
 REFRESH_MS = 1500
-# Rows of the similar-files panel that stay in view however the window is sized.
-SIMILAR_ROWS = 3
 # Below this the results, the preview and the status bar crush into each other.
 MIN_SIZE = (640, 420)
 
@@ -83,7 +81,6 @@ class MainWindow(QMainWindow):
         self._query = Query("")
         self._searchable = False  # the index is open: searches by words answer
         self.answer: Any = None  # the Answer on screen
-        self._previewed: tuple[str, int, str] | None = None  # what the preview shows
         self._dialogs: dict[str, QWidget] = {}  # made on first use, then shown again
         self.tray: QObject | None = None
         self._build()
@@ -121,28 +118,11 @@ class MainWindow(QMainWindow):
         self.result_stack.addWidget(self.message)
         self.result_stack.addWidget(listed)
 
-        self.preview = PreviewPane()
-        self.similar_title = QLabel("Similar files")
-        self.similar_title.setObjectName("similarTitle")
-        self.similar = ResultsModel()
-        self.similar_list = QListView()
-        self.similar_list.setObjectName("similarList")
-        self.similar_list.setModel(self.similar)
-        compact = ResultDelegate(compact=True)
-        self.similar_list.setItemDelegate(compact)
-        rows = SIMILAR_ROWS * compact.row_height(self.similar_list.font())
-        self.similar_list.setMinimumHeight(rows + 2 * self.similar_list.frameWidth() + 4)
-        similar_box = QWidget()
-        box = QVBoxLayout(similar_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.similar_title)
-        box.addWidget(self.similar_list, 1)
-
-        self.side = QSplitter(Qt.Orientation.Vertical)
-        self.side.addWidget(self.preview)
-        self.side.addWidget(similar_box)
-        self.side.setStretchFactor(0, 2)
-        self.side.setStretchFactor(1, 1)
+        self.side = SidePanel(self.engine)
+        # The side panel's parts, by the names the rest of the window (and tests) use.
+        self.preview = self.side.preview
+        self.similar, self.similar_list = self.side.similar, self.side.similar_list
+        self.similar_title = self.side.similar_title
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.result_stack)
         self.split.addWidget(self.side)
@@ -236,8 +216,7 @@ class MainWindow(QMainWindow):
         self.list.selectionModel().currentChanged.connect(self._selected)
         self.list.doubleClicked.connect(lambda _: self.open_selected())
         self.list.customContextMenuRequested.connect(self._context_menu)
-        self.similar_list.selectionModel().currentChanged.connect(self._similar_selected)
-        self.similar_list.doubleClicked.connect(self._open_similar)
+        self.side.open_requested.connect(self.open_file)
         self.empty.add_folder.connect(self.add_folder)
         self.empty.choose_folder.connect(self.choose_folder)
 
@@ -311,12 +290,7 @@ class MainWindow(QMainWindow):
             self.run_query(replace(self._query, everything=True))
 
     def _clear_panels(self) -> None:
-        """Empty the preview and the similar files: they belong to another search."""
-        self._previewed = None
-        self.preview.clear()
-        self.similar.set_results([])
-        self.similar_title.setText("Similar files")
-        self.similar_title.setToolTip("")
+        self.side.clear()
 
     def _index_changed(self) -> None:
         self._refresh.soon()
@@ -333,71 +307,14 @@ class MainWindow(QMainWindow):
 
     def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         result = self.results.result(current.row())
-        shown = (result.path, result.chunk_id, self._query.text) if result else None
-        # A refresh while indexing selects the same result again: keep its preview and
-        # its similar files, and where the reader has scrolled to.
-        if shown is not None and shown == self._previewed:
-            return
-        self._previewed = shown
         if result is None:
-            self.preview.clear()
-            return
-        self._load_preview(result)
-        self._load_similar(result.path)
-
-    def _similar_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        result = self.similar.result(current.row())
-        if result is not None:
-            self._previewed = None
-            self._load_preview(result)
-
-    def _load_preview(self, result: Any) -> None:
-        query = self._query.text
-        file_id, chunk_id, location = result.file_id, result.chunk_id, result.location
-
-        def read(trove: Any) -> tuple[Any, list[tuple[int, int]]]:
-            preview = trove.preview(file_id, chunk_id)
-            if preview is None or not query:
-                return preview, []
-            return preview, trove.marks(query, preview.text[preview.start : preview.end])
-
-        def shown(found: tuple[Any, list[tuple[int, int]]]) -> None:
-            preview, marks = found
-            if preview is None:
-                self.preview.clear("This file's text is no longer in the index.")
-            else:
-                self.preview.show_preview(preview, location, marks)
-
-        self.engine.read(read, shown, self._preview_failed, latest="preview")
-
-    def _preview_failed(self, error: BaseException) -> None:
-        self.preview.clear(f"No preview: {error}")
-
-    def _load_similar(self, path: str, *, any_file: bool = False) -> None:
-        """Files similar to an indexed file or (``any_file``) to one read and embedded now."""
-        self.engine.read(
-            lambda t: t.similar_to_file(path, 8) if any_file else t.similar(path, 8),
-            lambda found: self._show_similar(path, found),
-            lambda error: self._similar_failed(path, error),
-            latest="similar",
-        )
+            self.side.clear_preview()
+        else:
+            self.side.show_result(result, self._query.text)
 
     def find_similar(self, path: str) -> None:
         """Files similar to any file, dropped on the window or chosen in a dialog."""
-        self.similar_title.setText(f"Reading {os.path.basename(path)}…")
-        self._load_similar(path, any_file=True)
-
-    def _show_similar(self, path: str, found: list[Any]) -> None:
-        self.similar.set_results(found)
-        name = os.path.basename(path)
-        self.similar_title.setText(
-            f"Similar to {name}" if found else f"Nothing similar to {name} yet"
-        )
-        self.similar_title.setToolTip(path)
-
-    def _similar_failed(self, path: str, error: BaseException) -> None:
-        self.similar.set_results([])
-        self.similar_title.setText(f"Similar files: {error}")
+        self.side.load_similar(path, any_file=True)
 
     def open_selected(self) -> None:
         result = self.selected()
@@ -413,17 +330,20 @@ class MainWindow(QMainWindow):
         result = self.selected()
         if result is not None:
             self.similar_list.setFocus()
-            self._load_similar(result.path)
+            self.side.load_similar(result.path)
 
     def copy_path(self) -> None:
         result = self.selected()
         if result is not None:
             QGuiApplication.clipboard().setText(result.path)
 
-    def _open_similar(self, index: QModelIndex) -> None:
-        result = self.similar.result(index.row())
+    def _open_similar(self) -> None:
+        result = self.side.similar_result()
         if result is not None:
-            system.open_file(result.path, self.open_failed.emit)
+            self.open_file(result.path)
+
+    def open_file(self, path: str) -> None:
+        system.open_file(path, self.open_failed.emit)
 
     def _context_menu(self, point: QPoint) -> None:
         if self.selected() is None:
@@ -468,7 +388,7 @@ class MainWindow(QMainWindow):
                 if watched is self.list:
                     self.open_selected()
                 else:
-                    self._open_similar(self.similar_list.currentIndex())
+                    self._open_similar()
                 return True
             if (
                 key == Qt.Key.Key_Up
