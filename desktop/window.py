@@ -6,13 +6,11 @@ A view with its behaviour kept thin: every question to the index goes through th
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
-    QByteArray,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
@@ -44,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import answers, system, theme
+from desktop import answers, state, system, theme
 from desktop.activity import IndexActivity
 from desktop.damage import confirm_set_aside
 from desktop.emptystate import EmptyState
@@ -52,7 +50,6 @@ from desktop.engine import Engine, Query
 from desktop.results import ResultDelegate, ResultsModel
 from desktop.searchbar import SearchBar
 from desktop.sidepanel import SidePanel
-from desktop.state import load_state, save_state
 from desktop.widgets import Throttle
 
 # After the index changes, results are searched again at most this often.
@@ -547,28 +544,14 @@ class MainWindow(QMainWindow):
     # -- remembering the layout ------------------------------------------------------
 
     def _restore(self) -> None:
-        state = load_state(self.state_path) if self.state_path else {}
-        geometry = state.get("geometry")
-        if not (
-            isinstance(geometry, str)
-            and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
-        ):
+        if not state.restore_layout(self.state_path, self, self._splitters()):
             self.resize(1100, 720)
-        for key, splitter in (("split", self.split), ("side", self.side)):
-            saved = state.get(key)
-            if isinstance(saved, str):
-                splitter.restoreState(QByteArray.fromBase64(saved.encode()))
 
     def save_layout(self) -> None:
-        if not self.state_path:
-            return
-        state = {
-            "geometry": _b64(self.saveGeometry()),
-            "split": _b64(self.split.saveState()),
-            "side": _b64(self.side.saveState()),
-        }
-        with contextlib.suppress(OSError):  # only the layout is lost
-            save_state(self.state_path, state)
+        state.save_layout(self.state_path, self, self._splitters())
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        return {"split": self.split, "side": self.side}
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
@@ -593,10 +576,6 @@ def _key(standard: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
     no Preferences key, and the offscreen platform not even a Quit key)."""
     keys = QKeySequence(standard)
     return keys if not keys.isEmpty() else QKeySequence(fallback)
-
-
-def _b64(data: QByteArray) -> str:
-    return bytes(data.toBase64().data()).decode()
 
 
 def _tray_available() -> bool:

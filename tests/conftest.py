@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +72,18 @@ def run_index(trove: Trove, **options: object):  # type: ignore[no-untyped-def]
     finished = events[-1]
     assert isinstance(finished, Finished)
     return finished, events
+
+
+def indexed_sample(embedder: object, parent: Path) -> Path:
+    """A copy of the sample folder in ``parent``, indexed with ``embedder`` in this test's
+    TROVE_HOME and closed again; returns the folder."""
+    folder = parent / "sample"
+    shutil.copytree(SAMPLE, folder)
+    trove = open_trove(embedder)
+    trove.add_folder(folder)
+    run_index(trove)
+    trove.close()
+    return folder
 
 
 def settled_index(docs: Path) -> Path:

@@ -5,7 +5,6 @@ state, and the preview and similar panels following the search."""
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from desktop import answers
-from tests.conftest import SAMPLE, open_trove, run_index
+from tests.conftest import indexed_sample
 from tests.desktop_support import running_app, search, wait_for
 
 pytestmark = pytest.mark.model
@@ -48,13 +47,7 @@ class GatedEmbedder:
 
 @pytest.fixture
 def indexed(tmp_path: Path, real_embedder: Any) -> Path:
-    folder = tmp_path / "sample"
-    shutil.copytree(SAMPLE, folder)
-    trove = open_trove(real_embedder)
-    trove.add_folder(folder)
-    run_index(trove)
-    trove.close()
-    return folder
+    return indexed_sample(real_embedder, tmp_path)
 
 
 def names(results: list[Any]) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE, open_trove, run_index
+from tests.conftest import indexed_sample
 
 pytestmark = pytest.mark.model
 
@@ -27,13 +26,7 @@ QUERY = "how often does my fig tree need water"
 def test_start_up_answers_by_words_then_meaning_without_stalling(
     real_embedder: Any, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "sample"
-    shutil.copytree(SAMPLE, folder)
-    trove = open_trove(real_embedder)
-    trove.add_folder(folder)
-    run_index(trove)
-    trove.close()
-
+    indexed_sample(real_embedder, tmp_path)
     env = {**os.environ, "TROVE_STARTUP_PROBE": "1", "QT_QPA_PLATFORM": "offscreen"}
     started = time.monotonic()
     app = subprocess.Popen(
