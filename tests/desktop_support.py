@@ -44,6 +44,22 @@ def running_app(
         engine.shutdown()
 
 
+@contextmanager
+def started_engine(qtbot: QtBot, timeout: int = 30_000) -> Iterator[Engine]:
+    """An engine on the stand-in model, with one extraction worker whatever the machine
+    (quicker to start, same behaviour), ready; shut down however the test ends."""
+    from tests.fakes import FakeEmbedder
+
+    save_settings(Settings(extract_workers=1), Locations.from_environment().settings)
+    engine = Engine(embedder=FakeEmbedder())
+    try:
+        with qtbot.waitSignal(engine.ready, timeout=timeout):
+            engine.start()
+        yield engine
+    finally:
+        engine.shutdown()
+
+
 def search(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 30_000) -> list[Any]:
     """Type ``text`` into the search box as a person would and wait for its results."""
     window.search.box.clear()

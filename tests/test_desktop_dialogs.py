@@ -14,14 +14,14 @@ from PySide6.QtWidgets import QDialogButtonBox, QSystemTrayIcon, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from core.paths import Locations
-from core.settings import Settings, load_settings, save_settings
+from core.settings import Settings, load_settings
 from desktop.engine import Engine
 from desktop.failures import EMPTY_TEXT, FailuresDialog
 from desktop.folders import FoldersDialog
 from desktop.settings_dialog import SettingsDialog, apply_from_dialog
 from desktop.tray import PAUSE_TEXT, RESUME_TEXT, Tray
 from tests.conftest import write
-from tests.desktop_support import read_now
+from tests.desktop_support import read_now, started_engine
 from tests.fakes import FakeEmbedder
 
 WAIT_MS = 30_000  # indexing spawns an extraction process: generous on a slow machine
@@ -29,13 +29,8 @@ WAIT_MS = 30_000  # indexing spawns an extraction process: generous on a slow ma
 
 @pytest.fixture
 def engine(qtbot: QtBot) -> Iterator[Engine]:
-    # One extraction worker whatever the machine: quicker to start, same behaviour.
-    save_settings(Settings(extract_workers=1), Locations.from_environment().settings)
-    engine = Engine(embedder=FakeEmbedder())
-    with qtbot.waitSignal(engine.ready, timeout=WAIT_MS):
-        engine.start()
-    yield engine
-    engine.shutdown()
+    with started_engine(qtbot, WAIT_MS) as engine:
+        yield engine
 
 
 def watched(qtbot: QtBot, engine: Engine) -> dict[str, str]:

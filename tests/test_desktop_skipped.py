@@ -10,25 +10,19 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from core.paths import Locations
-from core.settings import Settings, save_settings
 from desktop.engine import Engine
 from desktop.folders import FoldersDialog
 from desktop.skipped import SkippedDialog
 from tests.conftest import write
-from tests.fakes import FakeEmbedder
+from tests.desktop_support import started_engine
 
 WAIT_MS = 30_000
 
 
 @pytest.fixture
 def engine(qtbot: QtBot) -> Iterator[Engine]:
-    save_settings(Settings(extract_workers=1), Locations.from_environment().settings)
-    engine = Engine(embedder=FakeEmbedder())
-    with qtbot.waitSignal(engine.ready, timeout=WAIT_MS):
-        engine.start()
-    yield engine
-    engine.shutdown()
+    with started_engine(qtbot, WAIT_MS) as engine:
+        yield engine
 
 
 @pytest.fixture
