@@ -5,7 +5,8 @@ the model and torch open on the engine's threads while the window is already usa
 A second launch for the same user and data folder builds nothing: it hands its search to
 the running Trove (``desktop.instance``) and exits.
 Set ``TROVE_STARTUP_PROBE=1`` to have the moments of start-up printed to stderr (the
-start-up benchmark reads them).
+start-up benchmark reads them); ``TROVE_STARTUP_PROBE=trace:50`` also prints every
+thread's stack whenever the window's thread stalls for more than 50 ms.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ def _watch_start_up(window: MainWindow, engine: Engine) -> None:
     the window's thread could not run so far (a heartbeat on it)."""
     from desktop.heartbeat import Heartbeat
 
-    heart = Heartbeat(window)
+    setting = os.environ.get(PROBE, "")
+    trace_ms = setting.removeprefix("trace:") if setting.startswith("trace:") else ""
+    heart = Heartbeat(window, int(trace_ms) / 1000 if trace_ms.isdigit() else None)
     heart.start()
 
     def stall() -> str:

@@ -3,6 +3,7 @@ hundred files are indexed with the real model and the results refresh as they ar
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,6 @@ from pytestqt.qtbot import QtBot
 from desktop.heartbeat import Heartbeat
 from tests.conftest import write
 from tests.desktop_support import running_app, wait_for
-
-pytestmark = pytest.mark.model
 
 MAX_STALL_S = 0.100
 FILES = 300
@@ -28,6 +27,7 @@ TOPICS = (
 )
 
 
+@pytest.mark.model
 def test_the_window_stays_responsive_while_indexing(
     qtbot: QtBot, real_embedder: Any, tmp_path: Path
 ) -> None:
@@ -49,3 +49,28 @@ def test_the_window_stays_responsive_while_indexing(
         assert heart.beats > 100  # the heartbeat really ran through the indexing
         assert window.results.rowCount() > 0
         assert heart.longest < MAX_STALL_S
+
+
+def test_a_stalled_window_thread_gets_every_threads_stack_printed(
+    qtbot: QtBot, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The diagnostic behind TROVE_STARTUP_PROBE=trace:MS: a beat that comes late has the
+    fault handler print where each thread was, while the stall lasts."""
+    heart = Heartbeat(trace_after=0.05)
+    heart.start()
+    qtbot.waitUntil(lambda: heart.beats >= 3)
+    time.sleep(0.3)  # holds the window's thread, as a stall does
+    qtbot.waitUntil(lambda: heart.beats >= 5)
+    heart.stop()
+    printed = capfd.readouterr().err
+    assert "Timeout" in printed
+    assert "in test_a_stalled_window_thread_gets_every_threads_stack_printed" in printed
+
+
+def test_a_steady_heartbeat_prints_nothing(qtbot: QtBot, capfd: pytest.CaptureFixture[str]) -> None:
+    heart = Heartbeat(trace_after=0.5)
+    heart.start()
+    qtbot.waitUntil(lambda: heart.beats >= 20)
+    heart.stop()
+    time.sleep(0.6)  # past the deadline: stop() cancelled it
+    assert "Timeout" not in capfd.readouterr().err
