@@ -125,6 +125,7 @@ class Indexer:
         indexed = chunks = 0
         if plan.jobs and not cancel.cancelled:
             indexed, chunks = yield from self._embed(plan, cancel)
+        self.store.settle_vector_log()
         yield Finished(
             files_indexed=indexed,
             files_failed=len(plan.failures),

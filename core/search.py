@@ -33,7 +33,6 @@ from core.relevance import FLOOR, Evidence, relevance
 from core.snippets import make_snippet
 from core.store import Store
 from core.store.connection import Row, fetch_all, fetch_one, snapshot
-from core.store.index import vector_blob
 from core.store.records import folder_prefix_bounds
 from core.terms import QueryTerms, Terms, quote
 
@@ -158,6 +157,7 @@ class Searcher:
             if self.store.model_binding() is None:
                 return []
             filters = filters or Filters()
+            self._sync_vectors()
             if meaning:
                 found, terms = self.candidates(text, limit, filters)
             else:
@@ -208,6 +208,7 @@ class Searcher:
     def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
         """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
         with snapshot(self.conn):
+            self._sync_vectors()
             row = self.store.file_by_path(path)
             if row is None or row.state != "indexed":
                 raise ConfigError(f"{path} is not in the index")
@@ -225,21 +226,26 @@ class Searcher:
         exclude: int | None = None,
     ) -> list[Result]:
         """Files whose overall meaning (mean passage direction) is nearest ``vector``."""
-        where, params = (filters or Filters()).vec_sql()
         with snapshot(self.conn):
-            rows = fetch_all(
-                self.conn,
-                f"SELECT file_id, distance FROM file_vec WHERE embedding MATCH ? AND k = ?{where}",
-                [vector_blob(vector), min(KNN_LIMIT, limit + 1), *params],
+            if not self._sync_vectors():
+                return []
+            files = self.store.vectors.files
+            nearest = files.nearest(vector, limit + 1, self._allowed(filters or Filters()))
+            scored = [
+                (int(f), float(s))
+                for f, s in zip(nearest.keys, nearest.scores, strict=True)
+                if int(f) != exclude
+            ][:limit]
+            passages = self._best_passages([f for f, _ in scored], vector)
+            return self._results(
+                [(f, s, passages.get(f, 0), frozenset(), _clamp(s)) for f, s in scored]
             )
-            scored = [(int(f), 1.0 - float(d)) for f, d in rows if int(f) != exclude][:limit]
-            return [self._file_result(file_id, score, vector) for file_id, score in scored]
 
     def more_like_passage(self, chunk_id: int, limit: int = 10) -> list[Result]:
         """Files holding passages nearest to one passage, its own file excluded."""
         with snapshot(self.conn):
             vector = self.store.chunk_vector(chunk_id)
-            if vector is None:
+            if vector is None or not self._sync_vectors():
                 raise ConfigError(f"passage {chunk_id} is not in the index")
             source = fetch_all(self.conn, "SELECT file_id FROM chunks WHERE id = ?", (chunk_id,))
             best: dict[int, tuple[float, int]] = {}
@@ -248,22 +254,42 @@ class Searcher:
                 if file_id != source[0][0] and sim > best.get(file_id, (-2.0, 0))[0]:
                     best[file_id] = (sim, chunk)
             ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
-            return [self._result(f, s, c, frozenset(), _clamp(s)) for f, (s, c) in ranked]
+            return self._results([(f, s, c, frozenset(), _clamp(s)) for f, (s, c) in ranked])
 
     # -- gathering -------------------------------------------------------------------
+
+    def _sync_vectors(self) -> bool:
+        """Bring the vectors in memory up to this snapshot; False if there are none yet."""
+        binding = self.store.model_binding()
+        if binding is None:
+            return False
+        self.store.vectors.sync(binding)
+        return True
+
+    def _allowed(self, filters: Filters) -> np.ndarray | None:
+        """Which files a search may return, as a mask by file id (None: all)."""
+        where, params = filters.file_sql()
+        if not where:
+            return None
+        ids = [
+            int(r[0])
+            for r in fetch_all(
+                self.conn, f"SELECT fi.id FROM files fi WHERE fi.state = 'indexed'{where}", params
+            )
+        ]
+        mask = np.zeros(max(ids, default=-1) + 1, dtype=bool)
+        mask[ids] = True
+        return mask
 
     def _nearest(
         self, vector: np.ndarray, k: int, filters: Filters
     ) -> list[tuple[int, int, float]]:
-        where, params = filters.vec_sql()
-        rows = fetch_all(
-            self.conn,
-            "SELECT v.chunk_id, c.file_id, v.distance FROM ("
-            f"  SELECT chunk_id, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ?{where}"
-            ") v JOIN chunks c ON c.id = v.chunk_id",
-            [vector_blob(vector), k, *params],
+        nearest = self.store.vectors.chunks.nearest(vector, k, self._allowed(filters))
+        return list(
+            zip(
+                nearest.keys.tolist(), nearest.groups.tolist(), nearest.scores.tolist(), strict=True
+            )
         )
-        return [(int(c), int(f), 1.0 - float(d)) for c, f, d in rows]
 
     def _keyword(self, expression: str, k: int, filters: Filters) -> list[tuple[int, int, float]]:
         where, params = filters.file_sql()
@@ -297,13 +323,11 @@ class Searcher:
         no_dense = [c.file_id for c in found.values() if not c.dense]
         chunks = self._chunks_of(no_dense)
         ids = [chunk for file_id in no_dense for chunk in chunks[file_id]]
-        for chunk_id, file_id, distance in self._in_batches(
-            "SELECT v.chunk_id, c.file_id, vec_distance_cosine(v.embedding, ?) "
-            "FROM chunk_vec v JOIN chunks c ON c.id = v.chunk_id WHERE v.chunk_id IN ({})",
-            ids,
-            [vector_blob(query)],
+        scored = self.store.vectors.chunks.similarity(query, ids)
+        for chunk_id, file_id, score in zip(
+            scored.keys.tolist(), scored.groups.tolist(), scored.scores.tolist(), strict=True
         ):
-            found[file_id].dense[chunk_id] = 1.0 - float(distance)
+            found[file_id].dense[chunk_id] = score
 
     def _chunks_of(self, file_ids: Sequence[int]) -> dict[int, list[int]]:
         chunks: dict[int, list[int]] = defaultdict(list)
@@ -342,10 +366,9 @@ class Searcher:
         if floor:
             scored = [(s, f) for s, f in scored if relevant[f] >= FLOOR]
         stems = terms.all_stems
-        return [
-            self._result(f, s, self._passage(found[f]), stems, relevant[f])
-            for s, f in scored[:limit]
-        ]
+        return self._results(
+            [(f, s, self._passage(found[f]), stems, relevant[f]) for s, f in scored[:limit]]
+        )
 
     def _fused(self, found: dict[int, _Candidate], coverage: dict[int, float]) -> dict[int, float]:
         """Each file's meaning and keyword scores, each rescaled against the best
@@ -370,15 +393,10 @@ class Searcher:
         k = min(w.neighbours, len(scores) - 1)
         if w.neighbourhood <= 0 or k < 1:
             return scores
-        vectors: dict[int, bytes] = dict(
-            self._in_batches(
-                "SELECT file_id, embedding FROM file_vec WHERE file_id IN ({})", list(scores), []
-            )
-        )
-        ids = [f for f in scores if f in vectors]
+        held, matrix = self.store.vectors.files.vectors(list(scores))
+        ids = held.tolist()
         if len(ids) <= k:
             return scores
-        matrix = np.stack([np.frombuffer(vectors[f], dtype=np.float32) for f in ids])
         matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
         with _numpy_blas().limit(limits=1):
             similarity = matrix @ matrix.T
@@ -446,45 +464,46 @@ class Searcher:
 
     # -- results ---------------------------------------------------------------------
 
-    def _result(
-        self,
-        file_id: int,
-        score: float,
-        chunk_id: int,
-        stems: frozenset[str],
-        relevance: float,
-    ) -> Result:
-        path, kind, mtime_ns = fetch_all(
-            self.conn, "SELECT path, kind, mtime_ns FROM files WHERE id = ?", (file_id,)
-        )[0]
-        text, location = fetch_all(
-            self.conn, "SELECT text, location FROM chunks WHERE id = ?", (chunk_id,)
-        )[0]
-        snippet = make_snippet(
-            self.terms, str(text), stems, prose=kind != "code", location=str(location)
-        )
-        return Result(
-            str(path),
-            round(score, 4),
-            snippet.text,
-            snippet.location,
-            snippet.highlights,
-            file_id,
-            chunk_id,
-            str(kind),
-            int(mtime_ns),
-            round(relevance, 4),
-        )
+    def _results(
+        self, picks: Sequence[tuple[int, float, int, frozenset[str], float]]
+    ) -> list[Result]:
+        """Results for (file id, score, passage id, query stems, relevance) picks, in
+        order; a file gone from the index in this snapshot is left out."""
+        rows = self.store.result_rows([chunk for _, _, chunk, _, _ in picks])
+        results = []
+        for file_id, score, chunk_id, stems, fit in picks:
+            if chunk_id not in rows:
+                continue
+            path, kind, mtime_ns, text, location = rows[chunk_id]
+            snippet = make_snippet(self.terms, text, stems, prose=kind != "code", location=location)
+            results.append(
+                Result(
+                    path,
+                    round(score, 4),
+                    snippet.text,
+                    snippet.location,
+                    snippet.highlights,
+                    file_id,
+                    chunk_id,
+                    kind,
+                    mtime_ns,
+                    round(fit, 4),
+                )
+            )
+        return results
 
-    def _file_result(self, file_id: int, score: float, vector: np.ndarray) -> Result:
-        rows = fetch_all(
-            self.conn,
-            "SELECT v.chunk_id, vec_distance_cosine(v.embedding, ?) FROM chunk_vec v "
-            "JOIN chunks c ON c.id = v.chunk_id WHERE c.file_id = ?",
-            (vector_blob(vector), file_id),
-        )
-        chunk_id = min(rows, key=lambda r: float(r[1]))[0] if rows else 0
-        return self._result(file_id, score, int(chunk_id), frozenset(), _clamp(score))
+    def _best_passages(self, file_ids: Sequence[int], vector: np.ndarray) -> dict[int, int]:
+        """Each file's passage nearest ``vector``: the one to show for a similar file."""
+        chunks = self._chunks_of(file_ids)
+        ids = [chunk for file_id in file_ids for chunk in chunks[file_id]]
+        scored = self.store.vectors.chunks.similarity(vector, ids)
+        best: dict[int, tuple[float, int]] = {}
+        for chunk, file_id, score in zip(
+            scored.keys.tolist(), scored.groups.tolist(), scored.scores.tolist(), strict=True
+        ):
+            if score > best.get(file_id, (-2.0, 0))[0]:
+                best[file_id] = (score, chunk)
+        return {file_id: chunk for file_id, (_, chunk) in best.items()}
 
 
 def _relevance(candidate: _Candidate, coverage: float, meaning: bool, known: bool) -> float:

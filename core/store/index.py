@@ -20,12 +20,23 @@ import numpy as np
 
 from core.errors import ConfigError, DiskFull, ModelMismatch
 from core.paths import create_private_file, make_private_folder
-from core.store.connection import atomic, connect, explaining, fetch_all, fetch_one
+from core.store.connection import (
+    atomic,
+    connect,
+    explaining,
+    fetch_all,
+    fetch_one,
+    snapshot,
+)
+from core.store.mirror import VectorMirror, latest_change, log_start
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 
 # Less free space than this after a failed write means the disk was full.
 LOW_SPACE_BYTES = 1 << 20
+# Vector changes logged before the writer saves the copy of the vectors and trims the log
+# (or a tenth of all passages, if more).
+VECTOR_LOG_KEPT = 20_000
 _FILE_COLUMNS = "id, folder_id, path, size, mtime_ns, hash, state, kind"
 
 
@@ -37,6 +48,16 @@ class Store:
     def __init__(self, conn: apsw.Connection, path: Path | None = None) -> None:
         self.conn = conn
         self.path = path
+        self._mirror: VectorMirror | None = None
+
+    @property
+    def vectors(self) -> VectorMirror:
+        """The vectors in memory, quantised (core.store.mirror): sync it inside a read
+        snapshot before use.  Saved beside the index file, as private as it."""
+        if self._mirror is None:
+            copy = None if self.path is None else self.path.with_name(f"{self.path.name}.vectors")
+            self._mirror = VectorMirror(self.conn, copy)
+        return self._mirror
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
@@ -77,6 +98,23 @@ class Store:
     def _out_of_room(self) -> bool:
         folder = self.path.parent if self.path is not None else Path.cwd()
         return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
+
+    def settle_vector_log(self, *, longer_than: int = VECTOR_LOG_KEPT) -> bool:
+        """Once the log of vector changes is long, save the vectors' copy beside the
+        index and drop the log behind it (core.store.mirror); whether it did.  The copy
+        is made from the saved one and the log, then let go: the writer never searches."""
+        binding = self.model_binding()
+        waiting = latest_change(self.conn) - log_start(self.conn)
+        if binding is None or waiting <= max(longer_than, self.chunk_count() // 10):
+            return False
+        mirror = VectorMirror(self.conn, self.vectors.copy_path)
+        with snapshot(self.conn):
+            mirror.sync(binding)
+        mirror.save()
+        with self.transaction():
+            self.conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (mirror.seq,))
+            self.set_meta("vector_log_from", str(mirror.seq))
+        return True
 
     # -- metadata and model binding ------------------------------------------------
 
@@ -371,6 +409,18 @@ class Store:
         rows = self.conn.execute("SELECT state, count(*) FROM files GROUP BY state")
         return {str(state): int(n) for state, n in rows}
 
+    def result_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, str, int, str, str]]:
+        """(path, kind, mtime_ns, text, location) of each passage still in the index, by
+        passage id: the rows for a page of results, in one query."""
+        marks = ",".join("?" * len(chunk_ids))
+        rows = fetch_all(
+            self.conn,
+            "SELECT c.id, f.path, f.kind, f.mtime_ns, c.text, c.location FROM chunks c "
+            f"JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks}) AND f.state = 'indexed'",
+            list(chunk_ids),
+        )
+        return {int(r[0]): (str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5])) for r in rows}
+
     def chunk_count(self) -> int:
         return int(self._value("SELECT count(*) FROM chunks"))
 
@@ -428,8 +478,10 @@ class Store:
             self.conn.execute("DELETE FROM chunk_fts WHERE rowid = ?", (chunk_id,))
             if vectors:
                 self.conn.execute("DELETE FROM chunk_vec WHERE chunk_id = ?", (chunk_id,))
-        if vectors:
+                self._log_vector("chunk", chunk_id, added=False)
+        if vectors and self.file_vector(file_id) is not None:
             self.conn.execute("DELETE FROM file_vec WHERE file_id = ?", (file_id,))
+            self._log_vector("file", file_id, added=False)
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
         self.conn.execute("DELETE FROM texts WHERE file_id = ?", (file_id,))
 
@@ -462,6 +514,14 @@ class Store:
             f"INSERT INTO {table}({key}, embedding, kind, ext, dir, mtime) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (item, blob, stat.kind, stat.ext, stat.dir, stat.mtime_s),
+        )
+        self._log_vector("chunk" if table == "chunk_vec" else "file", item, added=True)
+
+    def _log_vector(self, space: str, key: int, *, added: bool) -> None:
+        """Note a vector's arrival or removal, for the copies in memory to follow."""
+        self.conn.execute(
+            "INSERT INTO vector_changes(space, key, added) VALUES (?, ?, ?)",
+            (space, key, int(added)),
         )
 
     def _rewrite_fts_titles(self, file_id: int, name: str) -> None:

@@ -9,6 +9,7 @@ migrated.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,9 +83,34 @@ def _folder_polling(conn: apsw.Connection) -> None:
     conn.execute("ALTER TABLE folders ADD COLUMN poll INTEGER NOT NULL DEFAULT 0")
 
 
+def _vector_changes(conn: apsw.Connection) -> None:
+    # Every vector added or removed, in order: a process holding a copy of the vectors in
+    # memory (core.store.mirror) brings it up to date by reading what came after it.
+    # Filters pick files by type, folder and date through the indexes below.
+    conn.execute(
+        """
+        CREATE TABLE vector_changes(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            space TEXT NOT NULL CHECK (space IN ('chunk', 'file')),
+            key INTEGER NOT NULL,
+            added INTEGER NOT NULL
+        );
+        CREATE INDEX files_ext ON files(ext);
+        CREATE INDEX files_dir ON files(dir);
+        CREATE INDEX files_mtime ON files(mtime_ns);
+        """
+    )
+    # Names this index file: a saved vector copy belongs to one file only, and a file put
+    # in another's place (a rebuild for a new model, a restored backup) starts a new log.
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('index_id', ?)", (uuid.uuid4().hex,)
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_folder_polling", _folder_polling),
+    ("0003_vector_changes", _vector_changes),
 ]
 
 
