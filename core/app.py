@@ -22,10 +22,10 @@ from core.lock import WriterLock
 from core.passages import prepare_passages
 from core.paths import Locations
 from core.privacy import PrivateRules
-from core.search import Filters, Result, Searcher
+from core.search import Result, Searcher
 from core.settings import Settings, load_settings, save_settings
 from core.store import Folder, Store
-from core.store.connection import fetch_one
+from core.store.filters import Filters
 from core.store.index import mean_direction
 from core.terms import Terms
 
@@ -173,8 +173,7 @@ class Trove:
     def retry_failed(self) -> int:
         """Forget failures so the next run reads those files again."""
         with self.lock, self.store.transaction():
-            self.store.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
-            return self.store.conn.changes()
+            return self.store.retry_failed()
 
     def extraction_workers(self) -> int:
         if self.settings.extract_workers > 0:
@@ -279,13 +278,13 @@ class Trove:
     def preview(self, file_id: int, chunk_id: int = 0) -> Preview | None:
         """The indexed text of a file, with the span of one of its passages (0, 0 if
         none is given): what a preview pane shows without reading the file again."""
-        row = fetch_one(self.store.conn, "SELECT path FROM files WHERE id = ?", (file_id,))
+        path = self.store.file_path(file_id)
         text = self.store.document_text(file_id)
-        if row is None or text is None:
+        if path is None or text is None:
             return None
         span = self.store.chunk_span(chunk_id) if chunk_id else None
         start, end = (span[1], span[2]) if span and span[0] == file_id else (0, 0)
-        return Preview(str(row[0]), text, start, end)
+        return Preview(path, text, start, end)
 
     def marks(self, query: str, text: str) -> list[tuple[int, int]]:
         """Character spans in ``text`` of the query's words, matched as the keyword index

@@ -26,6 +26,7 @@ from core.paths import make_private_folder
 from core.settings import Settings
 from core.store import Folder, Store
 from core.store.connection import connect
+from core.store.mirror import VECTOR_COPY
 
 WAL_FILES = ("-wal", "-shm", "-journal")
 
@@ -75,11 +76,11 @@ class ModelSwitch:
         index or the other, never a mix."""
         _settle(self.database)
         current = self.trove.locations.database
-        for suffix in WAL_FILES:
+        for suffix in (*WAL_FILES, VECTOR_COPY):
             # A leftover log of the old index would be replayed into the new one.
             Path(f"{current}{suffix}").unlink(missing_ok=True)
         os.replace(self.database, current)
-        self.discard()
+        self.discard()  # the new index's copy of its vectors goes too: it is rebuilt
 
     def discard(self) -> None:
         shutil.rmtree(self.locations.data, ignore_errors=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,8 +31,9 @@ from core.errors import ConfigError
 from core.relevance import FLOOR, Evidence, relevance
 from core.snippets import make_snippet
 from core.store import Store
-from core.store.connection import Row, fetch_all, fetch_one, snapshot
-from core.store.records import folder_prefix_bounds
+from core.store.connection import snapshot
+from core.store.filters import Filters
+from core.store.keywords import KeywordIndex
 from core.terms import QueryTerms, Terms, quote
 
 KNN_LIMIT = 4096  # sqlite-vec 0.1.9 refuses a larger k
@@ -54,38 +54,6 @@ def prepare() -> None:
     while another thread loads the model's libraries it waits for the loader's lock,
     holding the GIL: done once before that, a first search cannot stall the window."""
     _numpy_blas()
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Limits a search to some file types, one folder tree, or recent files."""
-
-    exts: frozenset[str] = frozenset()
-    folder: str | None = None
-    since_s: int | None = None
-
-    def vec_sql(self) -> tuple[str, list[object]]:
-        return self._sql("kind", "ext", "dir", "mtime", 1)
-
-    def file_sql(self) -> tuple[str, list[object]]:
-        return self._sql("fi.kind", "fi.ext", "fi.dir", "fi.mtime_ns", 1_000_000_000)
-
-    def _sql(
-        self, kind: str, ext: str, dir_: str, mtime: str, scale: int
-    ) -> tuple[str, list[object]]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if self.exts:
-            clauses.append(f"{ext} IN ({','.join('?' * len(self.exts))})")
-            params.extend(sorted(self.exts))
-        if self.folder:
-            low, high = folder_prefix_bounds(self.folder)
-            clauses.append(f"{dir_} >= ? AND {dir_} < ?")
-            params.extend([low, high])
-        if self.since_s is not None:
-            clauses.append(f"{mtime} >= ?")
-            params.append(self.since_s * scale)
-        return "".join(f" AND {c}" for c in clauses), params
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +103,7 @@ class Searcher:
         self.embedder = embedder
         self.weights = weights or Weights()
         self.terms = Terms(self.conn)
+        self.keywords = KeywordIndex(self.conn)
 
     # -- public ----------------------------------------------------------------------
 
@@ -247,11 +216,11 @@ class Searcher:
             vector = self.store.chunk_vector(chunk_id)
             if vector is None or not self._sync_vectors():
                 raise ConfigError(f"passage {chunk_id} is not in the index")
-            source = fetch_all(self.conn, "SELECT file_id FROM chunks WHERE id = ?", (chunk_id,))
+            source = self.store.chunk_span(chunk_id)
             best: dict[int, tuple[float, int]] = {}
             nearest = self._nearest(vector, min(KNN_LIMIT, limit * 8), Filters())
             for chunk, file_id, sim in nearest:
-                if file_id != source[0][0] and sim > best.get(file_id, (-2.0, 0))[0]:
+                if source and file_id != source[0] and sim > best.get(file_id, (-2.0, 0))[0]:
                     best[file_id] = (sim, chunk)
             ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
             return self._results([(f, s, c, frozenset(), _clamp(s)) for f, (s, c) in ranked])
@@ -268,15 +237,9 @@ class Searcher:
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         """Which files a search may return, as a mask by file id (None: all)."""
-        where, params = filters.file_sql()
-        if not where:
+        if filters.empty:
             return None
-        ids = [
-            int(r[0])
-            for r in fetch_all(
-                self.conn, f"SELECT fi.id FROM files fi WHERE fi.state = 'indexed'{where}", params
-            )
-        ]
+        ids = self.store.files_passing(filters)
         mask = np.zeros(max(ids, default=-1) + 1, dtype=bool)
         mask[ids] = True
         return mask
@@ -293,14 +256,7 @@ class Searcher:
 
     def _keyword(self, expression: str, k: int, filters: Filters) -> list[tuple[int, int, float]]:
         where, params = filters.file_sql()
-        rows = fetch_all(
-            self.conn,
-            "SELECT t.rowid, c.file_id, -bm25(chunk_fts, ?, 1.0) AS score "
-            "FROM chunk_fts t JOIN chunks c ON c.id = t.rowid JOIN files fi ON fi.id = c.file_id "
-            f"WHERE chunk_fts MATCH ?{where} ORDER BY score DESC LIMIT ?",
-            [self.weights.title, expression, *params, k],
-        )
-        return [(int(r), int(f), float(s)) for r, f, s in rows]
+        return self.keywords.matches(expression, k, self.weights.title, where, params)
 
     def _exact(self, identifiers: Iterable[str], filters: Filters) -> set[int]:
         """Files holding an identifier the query spells out, if it identifies anything:
@@ -308,45 +264,21 @@ class Searcher:
         where, params = filters.file_sql()
         found: set[int] = set()
         for identifier in identifiers:
-            rows = fetch_all(
-                self.conn,
-                "SELECT DISTINCT c.file_id FROM chunk_fts t JOIN chunks c ON c.id = t.rowid "
-                f"JOIN files fi ON fi.id = c.file_id WHERE chunk_fts MATCH ?{where} LIMIT ?",
-                [quote(identifier), *params, EXACT_MAX_FILES + 1],
-            )
-            if len(rows) <= EXACT_MAX_FILES:
-                found.update(int(r[0]) for r in rows)
+            files = self.keywords.holders(quote(identifier), EXACT_MAX_FILES + 1, where, params)
+            if len(files) <= EXACT_MAX_FILES:
+                found.update(files)
         return found
 
     def _complete_dense(self, found: dict[int, _Candidate], query: np.ndarray) -> None:
         """Score on meaning the candidates only the keyword side found."""
         no_dense = [c.file_id for c in found.values() if not c.dense]
-        chunks = self._chunks_of(no_dense)
+        chunks = self.store.passages_of(no_dense)
         ids = [chunk for file_id in no_dense for chunk in chunks[file_id]]
         scored = self.store.vectors.chunks.similarity(query, ids)
         for chunk_id, file_id, score in zip(
             scored.keys.tolist(), scored.groups.tolist(), scored.scores.tolist(), strict=True
         ):
             found[file_id].dense[chunk_id] = score
-
-    def _chunks_of(self, file_ids: Sequence[int]) -> dict[int, list[int]]:
-        chunks: dict[int, list[int]] = defaultdict(list)
-        for chunk_id, file_id in self._in_batches(
-            "SELECT id, file_id FROM chunks WHERE file_id IN ({})", file_ids, []
-        ):
-            chunks[int(file_id)].append(int(chunk_id))
-        return chunks
-
-    def _in_batches(
-        self, sql: str, ids: Sequence[int], leading: list[object], size: int = 900
-    ) -> list[Row]:
-        rows: list[Row] = []
-        for start in range(0, len(ids), size):
-            part = list(ids[start : start + size])
-            rows.extend(
-                fetch_all(self.conn, sql.format(",".join("?" * len(part))), [*leading, *part])
-            )
-        return rows
 
     # -- scoring ---------------------------------------------------------------------
 
@@ -416,38 +348,28 @@ class Searcher:
             for file_id, c in found.items()
             if c.keyword
         }
-        texts: dict[int, str] = dict(
-            self._in_batches(
-                "SELECT id, text FROM chunks WHERE id IN ({})",
-                [chunk for chunks in best.values() for chunk in chunks],
-                [],
-            )
-        )
+        texts = self.store.passage_texts([chunk for chunks in best.values() for chunk in chunks])
         weights = self._idf(terms)
         total = sum(weights.values()) or 1.0
         coverage: dict[int, float] = {}
         for file_id, chunks in best.items():
-            present = set().union(*(self.terms.document_stems(str(texts[c])) for c in chunks))
+            present = set().union(*(self.terms.document_stems(texts[c]) for c in chunks))
             covered = sum(w for word, w in weights.items() if set(terms.stems[word]) <= present)
             coverage[file_id] = covered / total
         return coverage
 
     def _idf(self, terms: QueryTerms) -> dict[str, float]:
-        passages = max(1, self.store.chunk_count())
+        passages = max(1, len(self.store.vectors.chunks))  # no count(*) of a million rows
         weights: dict[str, float] = {}
         for word in terms.words:
-            counts = [self._doc_count(stem) for stem in terms.stems[word]]
+            counts = [self.keywords.passages_with(stem) for stem in terms.stems[word]]
             n = min(counts) if counts else 0
             weights[word] = math.log(1.0 + (passages - n + 0.5) / (n + 0.5))
         return weights
 
     def _any_word_indexed(self, terms: QueryTerms) -> bool:
         """Whether any word of the query occurs anywhere in the index."""
-        return any(self._doc_count(stem) for stems in terms.stems.values() for stem in stems)
-
-    def _doc_count(self, stem: str) -> int:
-        row = fetch_one(self.conn, "SELECT doc FROM chunk_vocab WHERE term = ?", (stem,))
-        return 0 if row is None else int(row[0])
+        return self.keywords.any_indexed(terms.all_stems)
 
     def _passage(self, candidate: _Candidate) -> int:
         """The passage to show: best on meaning, unless another is far better on words."""
@@ -494,7 +416,7 @@ class Searcher:
 
     def _best_passages(self, file_ids: Sequence[int], vector: np.ndarray) -> dict[int, int]:
         """Each file's passage nearest ``vector``: the one to show for a similar file."""
-        chunks = self._chunks_of(file_ids)
+        chunks = self.store.passages_of(file_ids)
         ids = [chunk for file_id in file_ids for chunk in chunks[file_id]]
         scored = self.store.vectors.chunks.similarity(vector, ids)
         best: dict[int, tuple[float, int]] = {}

@@ -22,9 +22,10 @@ from core.errors import StoreError
 from core.lock import WriterLock
 from core.store.connection import connect, fetch_all
 from core.store.index import Store
+from core.store.mirror import VECTOR_COPY
 from core.store.records import Folder
 
-SIDE_FILES = ("-wal", "-shm")
+SIDE_FILES = ("-wal", "-shm", VECTOR_COPY)
 # The first 24 bytes of every index Trove writes: the magic string, 4,096-byte pages, and
 # the format numbers SQLite always uses (read as a rollback-journal file, so a read-only
 # copy needs no -shm).

@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -28,7 +29,8 @@ from core.store.connection import (
     fetch_one,
     snapshot,
 )
-from core.store.mirror import VectorMirror, latest_change, log_start
+from core.store.filters import Filters
+from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 
@@ -55,7 +57,7 @@ class Store:
         """The vectors in memory, quantised (core.store.mirror): sync it inside a read
         snapshot before use.  Saved beside the index file, as private as it."""
         if self._mirror is None:
-            copy = None if self.path is None else self.path.with_name(f"{self.path.name}.vectors")
+            copy = None if self.path is None else Path(f"{self.path}{VECTOR_COPY}")
             self._mirror = VectorMirror(self.conn, copy)
         return self._mirror
 
@@ -408,6 +410,46 @@ class Store:
     def state_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, count(*) FROM files GROUP BY state")
         return {str(state): int(n) for state, n in rows}
+
+    def passages_of(self, file_ids: Sequence[int]) -> dict[int, list[int]]:
+        """The passage ids of each file, in one query per 900 files."""
+        passages: dict[int, list[int]] = defaultdict(list)
+        for start in range(0, len(file_ids), 900):
+            part = list(file_ids[start : start + 900])
+            marks = ",".join("?" * len(part))
+            for chunk_id, file_id in self.conn.execute(
+                f"SELECT id, file_id FROM chunks WHERE file_id IN ({marks})", part
+            ):
+                passages[int(file_id)].append(int(chunk_id))
+        return passages
+
+    def files_passing(self, filters: Filters) -> list[int]:
+        """Ids of the indexed files a filtered search may return."""
+        where, params = filters.file_sql()
+        rows = self.conn.execute(
+            f"SELECT fi.id FROM files fi WHERE fi.state = 'indexed'{where}", params
+        )
+        return [int(r[0]) for r in rows]
+
+    def file_path(self, file_id: int) -> str | None:
+        row = self.conn.execute("SELECT path FROM files WHERE id = ?", (file_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def retry_failed(self) -> int:
+        """Mark every failed file for reading again; how many there were."""
+        self.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
+        return int(self.conn.changes())
+
+    def passage_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        texts: dict[int, str] = {}
+        for start in range(0, len(chunk_ids), 900):
+            part = list(chunk_ids[start : start + 900])
+            marks = ",".join("?" * len(part))
+            for chunk_id, text in self.conn.execute(
+                f"SELECT id, text FROM chunks WHERE id IN ({marks})", part
+            ):
+                texts[int(chunk_id)] = str(text)
+        return texts
 
     def result_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, str, int, str, str]]:
         """(path, kind, mtime_ns, text, location) of each passage still in the index, by

@@ -3,7 +3,7 @@
 SQLite stays the source of truth.  Every vector the store adds or removes is also written
 to the ``vector_changes`` log in the same transaction, so a copy that knows the last
 change it has seen (its ``seq``) is brought up to date by reading the log after it, inside
-the caller's read snapshot.  A copy is saved beside the index (``<index>.vectors``, as
+the caller's read snapshot.  A copy is saved beside the index (``<index>-vectors``, as
 private as the index) so the next process starts from it instead of reading every vector;
 it records the ``seq`` it reflects.  The writer deletes log entries older than the saved
 copy; a copy older than what the log still holds (``vector_log_from``), one from another
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SPACES = ("chunk", "file")
 _TABLES = {"chunk": ("chunk_vec", "chunk_id"), "file": ("file_vec", "file_id")}
 REBUILD_BATCH = 20_000
+VECTOR_COPY = "-vectors"  # the saved copy's name: the index file's, with this added
 FORMAT = 1
 
 
