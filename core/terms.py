@@ -82,10 +82,15 @@ class Terms:
 
     def document_stems(self, text: str) -> set[str]:
         """The stems ``text`` puts in the keyword index (no offsets: cheaper)."""
+        # Bare strings (no offsets, no colocated forms): a third faster than tuples.
         tokens = self._tokenizer(
-            text.encode("utf-8"), apsw.FTS5_TOKENIZE_DOCUMENT, None, include_offsets=False
+            text.encode("utf-8"),
+            apsw.FTS5_TOKENIZE_DOCUMENT,
+            None,
+            include_offsets=False,
+            include_colocated=False,
         )
-        return {str(t[0]) for t in tokens}
+        return set(cast(list[str], tokens))
 
     def positions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, stem) of every token, as character offsets into ``text``."""
