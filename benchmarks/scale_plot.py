@@ -166,12 +166,22 @@ def legend(drawn: Sequence[Series]) -> list[str]:
     return parts
 
 
-def svg(drawn: Sequence[Series], title: str) -> str:
+def caption(records: Sequence[Record]) -> str:
+    """What the lines are, and how busy the machine was: the figures depend on it."""
+    loads = ", ".join(
+        f"{r.get('load_1m', float('nan')):.1f} at {size_label(r['passages'])}"
+        for r in sorted(records, key=lambda r: r["passages"])
+    )
+    return f"solid: p50, dashed: p95; one-minute load average while measured: {loads}"
+
+
+def svg(drawn: Sequence[Series], title: str, note: str) -> str:
     xs = LogScale.around([x for s in drawn for x, _ in s.points], PLOT[0] + 20, PLOT[2] - 20)
     ys = LogScale.around([y for s in drawn for _, y in s.points], PLOT[3], PLOT[1])
     body = [
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        text(WIDTH / 2, 28, title, extra=' font-size="16"'),
+        text(WIDTH / 2, 24, title, extra=' font-size="16"'),
+        text(WIDTH / 2, 40, note, extra=' font-size="11" fill="#555"'),
         *grid(xs, ys),
         *(part for s in drawn for part in polyline(s, xs, ys)),
         *legend(drawn),
@@ -207,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         records = [run_scale(size, extra) for size in args.sizes]
     if args.save:
         args.save.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
-    args.out.write_text(svg(series(records), args.title), "utf-8")
+    args.out.write_text(svg(series(records), args.title, caption(records)), "utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
