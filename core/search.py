@@ -36,7 +36,7 @@ from core.store.filters import Filters
 from core.store.keywords import KeywordIndex
 from core.terms import QueryTerms, Terms, quote
 
-KNN_LIMIT = 4096  # sqlite-vec 0.1.9 refuses a larger k
+POOL_LIMIT = 4096  # candidates gathered on each side at most, whatever the limit asked
 EXACT_MAX_FILES = 5  # an identifier held by more files than this identifies nothing
 KEYWORD_TAIL = 2000  # keyword matches read to score candidates the vector side found
 
@@ -157,7 +157,7 @@ class Searcher:
         return found, terms
 
     def _pool(self, limit: int) -> int:
-        return min(KNN_LIMIT, max(self.weights.pool, limit * 4))
+        return min(POOL_LIMIT, max(self.weights.pool, limit * 4))
 
     def _add_keyword_side(
         self, found: dict[int, _Candidate], terms: QueryTerms, pool: int, filters: Filters
@@ -218,7 +218,7 @@ class Searcher:
                 raise ConfigError(f"passage {chunk_id} is not in the index")
             source = self.store.chunk_span(chunk_id)
             best: dict[int, tuple[float, int]] = {}
-            nearest = self._nearest(vector, min(KNN_LIMIT, limit * 8), Filters())
+            nearest = self._nearest(vector, min(POOL_LIMIT, limit * 8), Filters())
             for chunk, file_id, sim in nearest:
                 if source and file_id != source[0] and sim > best.get(file_id, (-2.0, 0))[0]:
                     best[file_id] = (sim, chunk)
