@@ -126,8 +126,10 @@ class Searcher:
             if self.store.model_binding() is None:
                 return []
             filters = filters or Filters()
-            self._sync_vectors()
             if meaning:
+                # Not for the answer by words: at a million passages, loading the copy
+                # of the vectors would hold back the answer given while the model loads.
+                self._sync_vectors()
                 found, terms = self.candidates(text, limit, filters)
             else:
                 found, terms = self.keyword_candidates(text, limit, filters)
@@ -235,6 +237,17 @@ class Searcher:
         self.store.vectors.sync(binding)
         return True
 
+    def _file_vectors(self, file_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids held, vectors) of files: from the copy in memory once it is loaded, else
+        from the index (the answer by words, before anything else is loaded)."""
+        mirror = self.store.vectors
+        if mirror.spaces:
+            return mirror.files.vectors(file_ids)
+        found = [(f, v) for f in file_ids if (v := self.store.file_vector(f)) is not None]
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.array([f for f, _ in found]), np.stack([v for _, v in found])
+
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         """Which files a search may return, as a mask by file id (None: all)."""
         if filters.empty:
@@ -325,7 +338,7 @@ class Searcher:
         k = min(w.neighbours, len(scores) - 1)
         if w.neighbourhood <= 0 or k < 1:
             return scores
-        held, matrix = self.store.vectors.files.vectors(list(scores))
+        held, matrix = self._file_vectors(list(scores))
         ids = held.tolist()
         if len(ids) <= k:
             return scores
@@ -359,7 +372,9 @@ class Searcher:
         return coverage
 
     def _idf(self, terms: QueryTerms) -> dict[str, float]:
-        passages = max(1, len(self.store.vectors.chunks))  # no count(*) of a million rows
+        # The copy's count, once loaded: no count(*) of a million rows.
+        mirror = self.store.vectors
+        passages = max(1, len(mirror.chunks) if mirror.spaces else self.store.chunk_count())
         weights: dict[str, float] = {}
         for word in terms.words:
             counts = [self.keywords.passages_with(stem) for stem in terms.stems[word]]

@@ -237,3 +237,13 @@ def test_a_copy_of_another_index_is_not_used(fake_trove: Trove, tmp_path: Path) 
     assert not reader.store.vectors._load(("another-index", "x", DIMENSION), 10**9)
     assert set(in_memory(reader).chunks.keys_held()) == stored_ids(fake_trove)
     reader.close()
+
+
+def test_the_answer_by_words_does_not_wait_for_the_copy(fake_trove: Trove, tmp_path: Path) -> None:
+    """While the model loads, search by words answers without loading the vectors."""
+    fake_trove.add_folder(topics_folder(tmp_path / "notes"))
+    run_index(fake_trove)
+    reader = fake_trove.reader()
+    found = reader.search("bicycle gears", floor=False, meaning=False)
+    assert found and not reader.store.vectors.spaces
+    reader.close()
