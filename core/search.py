@@ -1,13 +1,12 @@
 """Ranking files by meaning, with keywords and exact identifiers fused in.
 
-Candidates come from two sides: the passages nearest the query's vector (sqlite-vec) and
-the passages with its words (FTS5, bm25).  Each candidate file is then scored on both
-sides, so a file found by one side is not penalised for being absent from the other
-side's top list.  Scores, not ranks, are fused: rank fusion ignores how strong each
-side's match is, and on a small folder it lets a file sharing one incidental word
-outrank a clear match in meaning.  The keyword side is weighed by how much of the query
-(by rarity of words) a file covers for the same reason.  A file holding an identifier
-the query spells out (an invoice or policy number) goes first.
+Candidates come from two sides: the passages nearest the query's vector (the copy of the
+vectors in memory, core.store.mirror) and the passages with its words (FTS5, bm25).  Each
+candidate file is then scored on both sides, so a file found by one side is not penalised
+for being absent from the other side's top list.  Scores, not ranks, are fused, with a
+share of meaning set for each query by how clearly and how decisively each side matches
+(core.fusion).  A file holding an identifier the query spells out (an invoice or policy
+number) goes first.
 
 Last, each file's score is blended with the scores of its nearest neighbours in meaning
 among the candidates (score regularisation): files alike in content tend to be relevant
@@ -28,6 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from core.embedding import Embedder
 from core.errors import ConfigError
+from core.fusion import FusionSettings, fuse
 from core.relevance import FLOOR, Evidence, relevance
 from core.snippets import make_snippet
 from core.store import Store
@@ -58,13 +58,10 @@ def prepare() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    dense: float = 0.7
-    keyword: float = 0.3
+    # How meaning and keywords are weighed together, for each query (core.fusion).
+    fusion: FusionSettings = field(default_factory=FusionSettings)
     exact: float = 1.0
     title: float = 2.0  # bm25 weight of the title column (file name and document title)
-    # A file whose best keyword passages hold this share of the query's word weight (by
-    # rarity) gets full keyword credit; one holding less gets proportionally less.
-    coverage: float = 0.4
     # Share of a file's score taken from the mean score of its `neighbours` nearest
     # candidates in meaning (by file vector); the rest stays its own evidence.
     neighbourhood: float = 0.1
@@ -316,20 +313,11 @@ class Searcher:
         )
 
     def _fused(self, found: dict[int, _Candidate], coverage: dict[int, float]) -> dict[int, float]:
-        """Each file's meaning and keyword scores, each rescaled against the best
-        candidate's, weighed together."""
+        """Each file's meaning and keyword scores weighed together, with the share of
+        meaning set by this query's evidence (core.fusion)."""
         dense = {f: max(c.dense.values(), default=0.0) for f, c in found.items()}
-        keyword = {f: max(c.keyword.values(), default=0.0) for f, c in found.items()}
-        low, high = min(dense.values()), max(dense.values())
-        top_keyword = max(keyword.values()) or 1.0
-        w = self.weights
-        fused: dict[int, float] = {}
-        for file_id in found:
-            d = (dense[file_id] - low) / (high - low) if high > low else 1.0
-            covered = min(1.0, coverage.get(file_id, 0.0) / w.coverage)
-            k = keyword[file_id] / top_keyword * covered
-            fused[file_id] = w.dense * d + w.keyword * k
-        return fused
+        keyword = {f: max(c.keyword.values()) for f, c in found.items() if c.keyword}
+        return fuse(dense, keyword, coverage, self.weights.fusion)
 
     def _regularise(self, scores: dict[int, float]) -> dict[int, float]:
         """Blend each file's score with the mean score of its nearest candidates in
@@ -391,11 +379,12 @@ class Searcher:
         ids = set(candidate.dense) | set(candidate.keyword)
         top_d = max(candidate.dense.values(), default=0.0) or 1.0
         top_k = max(candidate.keyword.values(), default=0.0) or 1.0
+        meaning = self.weights.fusion.meaning
         return max(
             ids,
             key=lambda c: (
-                self.weights.dense * candidate.dense.get(c, 0.0) / top_d
-                + self.weights.keyword * candidate.keyword.get(c, 0.0) / top_k
+                meaning * candidate.dense.get(c, 0.0) / top_d
+                + (1.0 - meaning) * candidate.keyword.get(c, 0.0) / top_k
             ),
         )
 

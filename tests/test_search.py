@@ -12,6 +12,7 @@ import pytest
 
 from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
+from core.fusion import rrf
 from core.search import Searcher, Weights
 from tests.conftest import REPO, SAMPLE, open_trove, run_index
 from tests.data.check_everyday import content_word_overlap, fixture_problems
@@ -87,6 +88,23 @@ def test_plain_score_fusion_would_fail_here(everyday: tuple[Trove, Path]) -> Non
     naive._coverage = lambda found, terms: dict.fromkeys(found, 1.0)  # type: ignore[method-assign]
     misses = sum(_rank_of(naive.search(q["text"], 5), q["expected"]) != 1 for q in PARAPHRASES)
     assert misses >= 3
+
+
+def test_rank_fusion_of_the_same_signals_would_fail_here(everyday: tuple[Trove, Path]) -> None:
+    """The fusion Trove chose against plain reciprocal rank fusion of the same two
+    signals over the same candidates: ranks alone let files sharing a word or two with
+    the query crowd out the paraphrases' targets."""
+    trove, _ = everyday
+    ranks = Searcher(trove.store, trove.embedder, Weights())
+
+    def rank_fused(found: dict, coverage: dict) -> dict[int, float]:  # type: ignore[type-arg]
+        dense = {f: max(c.dense.values(), default=0.0) for f, c in found.items()}
+        return rrf(dense, {f: max(c.keyword.values()) for f, c in found.items() if c.keyword})
+
+    ranks._fused = rank_fused  # type: ignore[method-assign]
+    misses = sum(_rank_of(ranks.search(q["text"], 5), q["expected"]) != 1 for q in PARAPHRASES)
+    chosen = sum(_rank_of(trove.search(q["text"], 5), q["expected"]) != 1 for q in PARAPHRASES)
+    assert chosen == 0 < misses
 
 
 @pytest.mark.parametrize("query", IDENTIFIERS, ids=lambda q: q["text"])
