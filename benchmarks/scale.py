@@ -338,7 +338,7 @@ def vector_top_ids(trove: Trove, query_vector: np.ndarray, k: int) -> list[int]:
     assert binding is not None
     with snapshot(trove.store.conn):
         trove.store.vectors.sync(binding)
-        nearest = trove.store.vectors.chunks.nearest(query_vector, k)
+        nearest = trove.store.vectors.nearest("chunk", query_vector, k)
     return [int(key) for key in nearest.keys]
 
 

@@ -197,8 +197,8 @@ class Searcher:
         with snapshot(self.conn):
             if not self._sync_vectors():
                 return []
-            files = self.store.vectors.files
-            nearest = files.nearest(vector, limit + 1, self._allowed(filters or Filters()))
+            allowed = self._allowed(filters or Filters())
+            nearest = self.store.vectors.nearest("file", vector, limit + 1, allowed)
             scored = [
                 (int(f), float(s))
                 for f, s in zip(nearest.keys, nearest.scores, strict=True)
@@ -257,7 +257,7 @@ class Searcher:
     def _nearest(
         self, vector: np.ndarray, k: int, filters: Filters
     ) -> list[tuple[int, int, float]]:
-        nearest = self.store.vectors.chunks.nearest(vector, k, self._allowed(filters))
+        nearest = self.store.vectors.nearest("chunk", vector, k, self._allowed(filters))
         return list(
             zip(
                 nearest.keys.tolist(), nearest.groups.tolist(), nearest.scores.tolist(), strict=True

@@ -159,6 +159,35 @@ def test_the_copy_follows_every_write_and_deletes_are_never_returned(
     reader.close()
 
 
+def test_the_best_are_scored_on_the_stored_vectors(fake_trove: Trove, tmp_path: Path) -> None:
+    """int8 scores are within quantisation of the cosine; the first EXACT_TOP come back
+    as the stored float32 vectors' own cosine, in that order."""
+    rng = np.random.default_rng(5)
+    words = "bicycle gears chain saddle brake wheel spoke pedal frame tyre".split()
+    for i in range(30):  # uneven word counts: vectors int8 cannot hold exactly
+        text = " ".join(word for word in words for _ in range(int(rng.integers(1, 24))))
+        write(tmp_path / "notes", f"note_{i:02}.txt", text + "\n")
+    fake_trove.add_folder(tmp_path / "notes")
+    run_index(fake_trove)
+    mirror = in_memory(fake_trove)
+    query = fake_trove.embedder.embed_query("bicycle gears chain brake")
+    stored = {
+        int(key): np.frombuffer(blob, dtype=np.float32)
+        for key, blob in fake_trove.store.conn.execute("SELECT chunk_id, embedding FROM chunk_vec")
+    }
+    exact = {
+        key: float(v @ query / (np.linalg.norm(v) * np.linalg.norm(query)))
+        for key, v in stored.items()
+    }
+    with snapshot(fake_trove.store.conn):
+        nearest = mirror.nearest("chunk", query, 10)
+    rough = mirror.chunks.nearest(query, 10)
+    assert len(nearest) == 10
+    assert nearest.scores.tolist() == pytest.approx([exact[k] for k in nearest.keys.tolist()])
+    assert nearest.scores.tolist() == sorted(nearest.scores.tolist(), reverse=True)
+    assert not np.allclose(rough.scores, [exact[k] for k in rough.keys.tolist()], atol=1e-6)
+
+
 def test_filters_apply_inside_the_fast_path(fake_trove: Trove, tmp_path: Path) -> None:
     folder = topics_folder(tmp_path / "notes")
     fake_trove.add_folder(folder)
