@@ -74,7 +74,7 @@ def main() -> None:
 
     texts = passages(args.collection, args.passages)
     if args.save_reference:
-        cpu = SentenceTransformerEmbedder(device="cpu")
+        cpu = SentenceTransformerEmbedder(device="cpu", backend="torch")
         sample = texts[:256]
         np.savez(args.save_reference, texts=np.array(sample), vectors=cpu.embed_documents(sample))
         return
@@ -97,7 +97,7 @@ def main() -> None:
 
     sample = texts[:256]
     on_device = embedder.embed_documents(sample)
-    on_cpu = SentenceTransformerEmbedder(device="cpu").embed_documents(sample)
+    on_cpu = SentenceTransformerEmbedder(device="cpu", backend="torch").embed_documents(sample)
     figures["cosine_to_cpu_here"] = cosines(on_device, on_cpu)
     if args.reference:
         saved = np.load(args.reference)
@@ -108,7 +108,7 @@ def main() -> None:
     figures["passages_per_s"] = {
         str(batch): throughput(model, texts, batch, device) for batch in (32, 128, 512)
     }
-    cpu_model = SentenceTransformerEmbedder(device="cpu").model
+    cpu_model = SentenceTransformerEmbedder(device="cpu", backend="torch").model
     figures["cpu_passages_per_s_batch32"] = throughput(cpu_model, texts[:512], 32, "cpu")
 
     times = []

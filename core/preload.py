@@ -33,16 +33,18 @@ TORCH_LIBRARIES = ("libc10.so", "libtorch_cpu.so", "libtorch_python.so")
 
 
 @contextmanager
-def model_loading() -> Iterator[None]:
-    """Around loading the model: its native libraries are loaded with the GIL released,
-    no garbage collection runs meanwhile, and what was loaded is frozen afterwards.
+def model_loading(torch: bool = True) -> Iterator[None]:
+    """Around loading the model: torch's native libraries (``torch``: when the model
+    runs on it) are loaded with the GIL released, no garbage collection runs meanwhile,
+    and what was loaded is frozen afterwards.
 
     The model and torch live as long as the process; freezing leaves them out of every
     later collection, which would otherwise stall the window during indexing too."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        preload_torch()
+        if torch:
+            preload_torch()
         yield
     finally:
         gc.freeze()

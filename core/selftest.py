@@ -129,7 +129,9 @@ class SelfTest:
         if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
             raise SelfTestFailed("the model's vectors are not of unit length")
         device = getattr(embedder, "device", "its device")
-        return f"{embedder.model_id} embeds on {device} ({embedder.dimension} dimensions)"
+        backend = getattr(embedder, "backend_in_use", "")
+        runs = f"{device} with {backend}" if backend else device
+        return f"{embedder.model_id} embeds on {runs} ({embedder.dimension} dimensions)"
 
     def check_extraction(self) -> str:
         trove = self._trove()

@@ -14,6 +14,7 @@ from core.paths import write_atomically
 SETTINGS_VERSION = 1
 DEFAULT_MODEL = "default"
 DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("auto", "torch", "openvino")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,10 @@ class Settings:
     # "default" is the bundled all-MiniLM-L6-v2; otherwise a folder path or a model id.
     model: str = DEFAULT_MODEL
     device: str = "auto"
+    # What runs the model: "openvino" (CPU only, without torch once the model has been
+    # converted into the cache folder, on first use), "torch", or "auto": OpenVINO on a
+    # computer without a GPU for torch, falling back to torch if the model won't convert.
+    backend: str = "auto"
     # Documents go to the model in groups of this many passages.
     embed_batch: int = 32
     # Passage length in model tokens (capped by the model's own limit) and overlap.
@@ -50,6 +55,8 @@ class Settings:
     def validated(self) -> Settings:
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         positive = (
             "embed_batch",
             "chunk_tokens",

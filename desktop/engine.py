@@ -133,7 +133,7 @@ class Engine(QObject):
 
         trove = self.trove
         assert trove is not None
-        with model_loading():
+        with model_loading(torch=getattr(trove.embedder, "needs_torch", True)):
             trove.embedder.embed_query("warm up")
         self._model_loaded = True
         minutes = trove.settings.reconcile_minutes
@@ -331,7 +331,11 @@ class Engine(QObject):
             return []
         path = trove.locations.settings
         self.reads.run(lambda: save_settings(settings, path), on_error=self._save_failed)
-        later = ["device"] if settings.device != trove.settings.device else []
+        later = [
+            name
+            for name in ("device", "backend")
+            if getattr(settings, name) != getattr(trove.settings, name)
+        ]
         trove.settings = settings
         embedder = trove.embedder
         if hasattr(embedder, "threads"):

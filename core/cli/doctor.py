@@ -124,7 +124,10 @@ def _embeds(embedder: Embedder) -> str:
 def _device(trove: Trove) -> str:
     embedder = trove.embedder
     if isinstance(embedder, SentenceTransformerEmbedder):
-        return f"running on {embedder.device} (setting: {embedder.device_preference})"
+        return (
+            f"running on {embedder.device} with {embedder.backend_in_use} "
+            f"(settings: device {embedder.device_preference}, backend {embedder.backend})"
+        )
     return "not a sentence-transformers model"
 
 
