@@ -518,6 +518,11 @@ def convert_here(target: str, folder: Path, *, local_only: bool = False) -> None
     openvino: Any = importlib.import_module("openvino")
     torch: Any = importlib.import_module("torch")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    # Its progress bars and advice would land in the terminal of whoever started Trove.
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
     model = SentenceTransformer(target, device="cpu", local_files_only=local_only)
     tokenize = getattr(model, "preprocess", None) or model.tokenize
