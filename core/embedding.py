@@ -375,7 +375,7 @@ class OpenVINOModel:
         self._batches = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._batches.enable_truncation(self.max_seq_length)
         self._batches.enable_padding(pad_id=int(info["pad_id"]), pad_token=str(info["pad_token"]))
-        self._runtime: Any = importlib.import_module("openvino")
+        self._runtime: Any = import_openvino()
         self._compiled: dict[int, Any] = {}
         self._lock = threading.Lock()
         # Compiled now for the queries' thread count: a model that does not compile fails
@@ -456,14 +456,18 @@ class OpenVINOModel:
         return {name: np.asarray(columns[name], dtype=np.int64) for name in self.inputs}
 
 
-def keep_conversion_private() -> None:
-    """OpenVINO's converter reports each conversion to Google Analytics when the
-    ``openvino_telemetry`` package is installed (pip installs it with openvino) and the
-    person never opted out; without that package it uses a stub that sends nothing.
-    Trove makes the package unimportable before the converter is first imported."""
+def import_openvino() -> Any:
+    """The ``openvino`` package, imported with its usage reports blocked.
+
+    Importing openvino imports its converter, which reports the import (and each later
+    conversion) to Google Analytics when the ``openvino_telemetry`` package can be
+    imported (pip installs it with openvino) and the person never opted out; without
+    that package the converter uses a stub that sends nothing.  So the package is made
+    unimportable first, in every process that imports openvino."""
     if sys.modules.get("openvino_telemetry") is not None:
         log.warning("openvino_telemetry was imported before Trove could block it")
     sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
+    return importlib.import_module("openvino")
 
 
 def convert_to_openvino(target: str, folder: Path, *, local_only: bool = False) -> None:
@@ -514,8 +518,7 @@ def convert_here(target: str, folder: Path, *, local_only: bool = False) -> None
     its tokenizer, in this process.  Made in a scratch folder and renamed into place, so a
     folder that exists is complete; when two processes convert at once, the first rename
     wins."""
-    keep_conversion_private()
-    openvino: Any = importlib.import_module("openvino")
+    openvino: Any = import_openvino()
     torch: Any = importlib.import_module("torch")
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
