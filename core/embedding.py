@@ -4,10 +4,12 @@
 ``SentenceTransformerEmbedder`` is the real one.  torch and sentence-transformers are
 imported only when the model is first needed, so starting Trove stays fast.
 
-With the ``openvino`` backend the model (transformer, pooling and normalisation) is
-converted once into OpenVINO's format in the cache folder, which takes torch; after that
-it loads and runs without torch.  Its vectors are the same model's to within rounding
-(bfloat16 on CPUs that have it), so an index does not depend on the backend that built it.
+On OpenVINO (backend ``openvino``, or ``auto`` on a computer with no GPU for torch) the
+model (transformer, pooling and normalisation) is converted once into OpenVINO's format in
+the cache folder, in a process of its own that imports torch; after that it loads and runs
+without torch.  Its vectors are the same model's to within rounding (bfloat16 on CPUs that
+have it), so an index does not depend on the backend that built it.  Under ``auto`` a model
+that does not convert runs on torch, and is not tried again until its files change.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ class SentenceTransformerEmbedder:
         self.threads = threads
         # Load only what is on this computer: a model id never reaches for the hub.
         self.local_only = local_only
-        # "torch" or "openvino" (CPU only: the device setting does not apply).
+        # "auto", "openvino" (CPU only: the device setting does not apply) or "torch".
         self.backend = backend
         # Where converted models are kept; None: Trove's cache folder.
         self.cache = cache
@@ -226,10 +228,14 @@ class SentenceTransformerEmbedder:
         if self.backend == "openvino":
             return self._load_openvino(target)
         if self.backend == "auto" and self._openvino_fits():
-            try:
-                return self._load_openvino(target)
-            except ModelError as exc:
-                log.warning("running the model on torch: %s", exc)
+            failed = self.conversion_failed(target)
+            if not failed.exists():
+                try:
+                    return self._load_openvino(target)
+                except ModelError as exc:
+                    log.warning("running the model on torch: %s", exc)
+                    if not isinstance(exc.__cause__, ImportError):
+                        _note_failure(failed, str(exc))
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
@@ -255,9 +261,9 @@ class SentenceTransformerEmbedder:
     def needs_torch(self) -> bool:
         """Whether loading the model will load torch into this process (it does not when
         OpenVINO runs it; a conversion runs in a process of its own)."""
-        return not (
-            self.backend == "openvino" or (self.backend == "auto" and self._openvino_fits())
-        )
+        if self.backend == "auto" and self._openvino_fits():
+            return self.conversion_failed(self._load_target()).exists()
+        return self.backend != "openvino"
 
     @property
     def backend_in_use(self) -> str:
@@ -290,6 +296,12 @@ class SentenceTransformerEmbedder:
             return shipped / name
         return (self.cache or Locations.from_environment().cache) / "models" / name
 
+    def conversion_failed(self, target: str) -> Path:
+        """Where a failed conversion of this model is noted, so ``auto`` does not spend a
+        conversion on it at every start (a changed model has another name)."""
+        folder = self.converted_folder(target)
+        return folder.with_name(folder.name + ".failed")
+
     def conversion_key(self, target: str) -> str:
         stamp: object
         try:
@@ -319,6 +331,15 @@ class SentenceTransformerEmbedder:
             if Path(self.reference).expanduser().exists()
             else self.reference
         )
+
+
+def _note_failure(path: Path, reason: str) -> None:
+    try:
+        make_private_folder(path.parent.parent)
+        make_private_folder(path.parent)
+        path.write_text(reason + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot note the failed conversion in %s: %s", path, exc)
 
 
 def shipped_conversions() -> Path | None:
@@ -370,7 +391,7 @@ class OpenVINOModel:
         self.prompts: dict[str, str] = dict(info["prompts"])
         self.inputs: list[str] = list(info["inputs"])
         self._dimension = int(info["dimension"])
-        self._tokenizer = Tokenizer
+        self._tokenizer_type = Tokenizer
         self._spans_tokenizer: Any = None  # made when first needed (indexing, not a query)
         self._batches = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._batches.enable_truncation(self.max_seq_length)
@@ -391,7 +412,7 @@ class OpenVINOModel:
         about 35 ms, so a query does not wait for it at start-up."""
         with self._lock:
             if self._spans_tokenizer is None:
-                spans = self._tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                spans = self._tokenizer_type.from_file(str(self.folder / "tokenizer.json"))
                 spans.no_truncation()
                 spans.no_padding()
                 self._spans_tokenizer = spans

@@ -31,6 +31,16 @@ TEXTS = [
 ]
 
 
+def fresh_python(script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by a new interpreter that finds Trove; it must succeed."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_backend_setting_is_checked_and_read_from_the_settings_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="backend must be one of"):
         Settings().with_changes(backend="onnx")
@@ -147,11 +157,7 @@ def test_a_converted_model_loads_again_without_torch(
         "from openvino.tools.ovc import telemetry_utils\n"
         "print(sys.modules.get('openvino_telemetry'), telemetry_utils.tm.__name__)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    done = fresh_python(script)
     # Importing openvino reports the import unless its telemetry package is blocked.
     assert done.stdout.split() == ["False", "False", "None", "openvino.tools.ovc.telemetry_stub"]
     assert len(list((converted.cache / "models").iterdir())) == 1  # nothing converted again
@@ -226,6 +232,15 @@ def test_auto_falls_back_to_torch_when_the_model_does_not_convert(
     with pytest.raises(ModelError, match="converter does not know"):
         _ = chosen.model
 
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(embedding, "convert_to_openvino", never)
+    later = SentenceTransformerEmbedder(cache=tmp_path)  # the next start: straight to torch
+    assert later.needs_torch
+    assert later.embed_query("answers at once").shape == (384,)
+    assert later.backend_in_use == "torch"
+
 
 @pytest.mark.model
 def test_a_conversion_reports_nothing_to_anyone(tmp_path: Path) -> None:
@@ -240,11 +255,7 @@ def test_a_conversion_reports_nothing_to_anyone(tmp_path: Path) -> None:
         "from openvino.tools.ovc import convert_impl\n"
         "print(sys.modules.get('openvino_telemetry'), convert_impl.tm.__name__)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
+    done = fresh_python(script)
     assert done.stdout.split()[-2:] == ["None", "openvino.tools.ovc.telemetry_stub"]
 
 
