@@ -5,6 +5,7 @@ seconds, whatever it is doing, leaving no worker behind), and it holds the write
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.cli.interrupt import GRACE_S
+from core.embedding import SentenceTransformerEmbedder, bundled_model_path
 from tests.conftest import write
 
 TROVE = str(Path(sys.executable).parent / "trove")
@@ -83,11 +85,26 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def _loads_torch(pid: int) -> bool:
+def _loads_model(pid: int) -> bool:
+    """Whether the model's runtime is being loaded: torch's or OpenVINO's libraries."""
     try:
-        return "libtorch" in (PROC / str(pid) / "maps").read_text()
+        maps = (PROC / str(pid) / "maps").read_text()
     except OSError:
         return False
+    return "libtorch" in maps or "libopenvino" in maps
+
+
+@pytest.fixture(scope="session")
+def conversion(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The default model converted for OpenVINO once, when ``auto`` runs it there: each
+    test's data folder gets a copy, so the moment caught is the model's loading, not its
+    one-time conversion (a process of its own)."""
+    embedder = SentenceTransformerEmbedder()
+    if embedder.needs_torch:
+        return None
+    embedder.cache = tmp_path_factory.mktemp("cache")
+    _ = embedder.model
+    return embedder.converted_folder(str(bundled_model_path()))
 
 
 def _wait_for(
@@ -119,8 +136,10 @@ def _folder(root: Path, files: int) -> Path:
     "moment", ["start-up pass", "model loading", "model loading, twice", "indexing", "idle"]
 )
 def test_ctrl_c_stops_watch_within_two_seconds(
-    moment: str, tmp_path: Path, trove_home: Path
+    moment: str, tmp_path: Path, trove_home: Path, conversion: Path | None
 ) -> None:
+    if conversion is not None:
+        shutil.copytree(conversion, trove_home / "cache" / "models" / conversion.name)
     docs = _folder(tmp_path / "docs", 3 if moment == "idle" else 200)
     assert _trove("add", str(docs), home=trove_home).returncode == 0
     env = dict(os.environ, TROVE_HOME=str(trove_home))
@@ -151,7 +170,7 @@ def _await(moment: str, watch: subprocess.Popen[str]) -> None:
     assert watch.stdout is not None
     assert watch.stdout.readline().startswith("Watching 1 folders")
     if moment.startswith("model loading"):
-        _wait_for(lambda: _loads_torch(watch.pid), "the model was never loaded", watch=watch)
+        _wait_for(lambda: _loads_model(watch.pid), "the model was never loaded", watch=watch)
         assert not _children(watch.pid), "reading began: the model was already loaded"
     elif moment == "indexing":
         # Workers start once the model is loaded; it then embeds what they read.
