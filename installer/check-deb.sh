@@ -61,8 +61,6 @@ started=$SECONDS
 "${offline[@]}" "${as_colleague[@]}" xvfb-run -a -s "-screen 0 1280x800x24" \
     trove doctor --self-test | tee /tmp/trove-check-xvfb.txt
 grep -q "(xcb)" /tmp/trove-check-xvfb.txt || fail "the window did not open on X11 (xcb)"
-grep -q "embeds on cpu with openvino" /tmp/trove-check-xvfb.txt ||
-    fail "the installed app did not run the model on OpenVINO"
 figure "self-test on X11: passed in $((SECONDS - started)) s"
 
 say "Cold start of the installed window (Xvfb)"
