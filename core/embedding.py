@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -251,8 +252,11 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load the model {self.reference!r}: {reason}") from exc
 
     def _openvino_fits(self) -> bool:
-        """Whether ``auto`` runs the model on OpenVINO: on the CPU, which is where it is
-        faster than torch; a GPU, or a machine that may have one, is left to torch."""
+        """Whether ``auto`` runs the model on OpenVINO: where it is installed (the installed
+        app does not carry it yet), on the CPU, which is where it is faster than torch; a
+        GPU, or a machine that may have one, is left to torch."""
+        if importlib.util.find_spec("openvino") is None:
+            return False
         if self.device_preference != "auto":
             return self.device_preference == "cpu"
         return not gpu_likely()

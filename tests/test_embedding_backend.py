@@ -4,6 +4,7 @@ where no GPU is likely and falls back to torch when the model does not convert."
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -205,6 +206,22 @@ def test_auto_runs_on_openvino_where_no_gpu_is_likely(
     assert auto.backend == "auto" and auto.backend_in_use == "openvino"
     on_cpu = SentenceTransformerEmbedder(device="cpu", cache=converted.cache)
     assert on_cpu.backend_in_use == "openvino"
+
+
+def test_auto_runs_on_torch_where_openvino_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in the installed app, which does not carry OpenVINO yet: no attempt, no warning."""
+    monkeypatch.setattr(embedding, "gpu_likely", lambda: False)
+    assert SentenceTransformerEmbedder()._openvino_fits()
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "openvino" else real_find_spec(name, *a),
+    )
+    auto = SentenceTransformerEmbedder()
+    assert not auto._openvino_fits() and auto.needs_torch
 
 
 def test_auto_leaves_a_gpu_to_torch(monkeypatch: pytest.MonkeyPatch) -> None:
