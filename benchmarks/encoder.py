@@ -31,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.embedding import OpenVINOModel, SentenceTransformerEmbedder  # noqa: E402
+from core.embedding import SentenceTransformerEmbedder  # noqa: E402
+from core.openvino_runtime import OpenVINOModel  # noqa: E402
 
 BACKENDS = ("torch", "openvino")
 QUERY = "does vitamin d lower the risk of fractures"
@@ -41,7 +42,8 @@ LOAD_SCRIPT = """
 import sys, time
 started = float(sys.argv[4])
 from pathlib import Path
-from core.embedding import OpenVINOModel, SentenceTransformerEmbedder
+from core.embedding import SentenceTransformerEmbedder
+from core.openvino_runtime import OpenVINOModel
 OpenVINOModel.precision = sys.argv[3] or None
 embedder = SentenceTransformerEmbedder(backend=sys.argv[1], cache=Path(sys.argv[2]))
 _ = embedder.dimension

@@ -267,7 +267,8 @@ def test_a_conversion_reports_nothing_to_anyone(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from core.embedding import bundled_model_path, convert_here\n"
+        "from core.embedding import bundled_model_path\n"
+        "from core.openvino_runtime import convert_here\n"
         f"convert_here(str(bundled_model_path()), Path({str(tmp_path / 'models' / 'm')!r}))\n"
         "from openvino.tools.ovc import convert_impl\n"
         "print(sys.modules.get('openvino_telemetry'), convert_impl.tm.__name__)\n"
