@@ -234,6 +234,11 @@ class SentenceTransformerEmbedder:
                     log.warning("running the model on torch: %s", exc)
                     if not isinstance(exc.__cause__, ImportError):
                         _note_failure(failed, str(exc))
+        if self.reference == DEFAULT_MODEL and not _has_torch_weights(Path(target)):
+            raise ModelError(
+                "this installation carries the default model for OpenVINO only: set the "
+                "backend to auto or openvino"
+            )
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
@@ -249,9 +254,9 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load the model {self.reference!r}: {reason}") from exc
 
     def _openvino_fits(self) -> bool:
-        """Whether ``auto`` runs the model on OpenVINO: where it is installed (the installed
-        app does not carry it yet), on the CPU, which is where it is faster than torch; a
-        GPU, or a machine that may have one, is left to torch."""
+        """Whether ``auto`` runs the model on OpenVINO: where it is installed, on the CPU,
+        which is where it is faster than torch; a GPU, or a machine that may have one, is
+        left to torch."""
         if importlib.util.find_spec("openvino") is None:
             return False
         if self.device_preference != "auto":
@@ -349,11 +354,20 @@ def shipped_conversions() -> Path | None:
     return Path(bundle) / SHIPPED_CONVERSIONS if getattr(sys, "frozen", False) and bundle else None
 
 
+def _has_torch_weights(folder: Path) -> bool:
+    """Whether the model folder holds weights torch can load (the installed app leaves
+    them out where OpenVINO runs the default model)."""
+    return any((folder / name).is_file() for name in ("model.safetensors", "pytorch_model.bin"))
+
+
 def gpu_likely() -> bool:
     """Whether this computer may have a GPU torch could use, told without importing
-    torch (seconds): an NVIDIA driver, or a Mac with Apple silicon."""
+    torch (seconds): an NVIDIA driver, or a Mac with Apple silicon. The installed app's
+    torch is built for the CPU alone, except on a Mac."""
     if sys.platform == "darwin":
         return platform.machine() == "arm64"
+    if getattr(sys, "frozen", False):
+        return False
     if sys.platform == "win32":
         system = Path(os.environ.get("SYSTEMROOT", r"C:\Windows")) / "System32"
         return (system / "nvcuda.dll").exists()

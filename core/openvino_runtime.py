@@ -28,7 +28,7 @@ from core.paths import make_private_folder
 log = logging.getLogger(__name__)
 
 # Bump to convert every cached OpenVINO model again (a change in how they are made).
-OPENVINO_FORMAT = 1
+OPENVINO_FORMAT = 2  # 2: weights stored in 16 bits
 OPENVINO_MODEL = "model.xml"
 OPENVINO_INFO = "trove-model.json"
 SHIPPED_CONVERSIONS = "openvino-models"  # in the installed app's bundle
@@ -201,7 +201,7 @@ def _convert_and_say(target: str, folder: str, local_only: bool, send: Any) -> N
 
 def convert_here(target: str, folder: Path, *, local_only: bool = False) -> None:
     """Convert the sentence-transformers model at ``target`` (its transformer, pooling and
-    normalisation as one graph, weights kept in 32 bits) to OpenVINO in ``folder``, with
+    normalisation as one graph, weights stored in 16 bits) to OpenVINO in ``folder``, with
     its tokenizer, in this process.  Made in a scratch folder and renamed into place, so a
     folder that exists is complete; when two processes convert at once, the first rename
     wins."""
@@ -234,7 +234,7 @@ def convert_here(target: str, folder: Path, *, local_only: bool = False) -> None
     make_private_folder(folder.parent)
     scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=folder.parent))
     try:
-        openvino.save_model(graph, scratch / OPENVINO_MODEL, compress_to_fp16=False)
+        openvino.save_model(graph, scratch / OPENVINO_MODEL, compress_to_fp16=True)
         _save_tokenizer(model, scratch, inputs)
         if not folder.exists():
             os.replace(scratch, folder)

@@ -34,6 +34,8 @@ for path in /usr/bin/trove /usr/bin/trove-desktop /opt/trove/trove /opt/trove/tr
     [ -e "$path" ] || fail "the package did not install $path"
 done
 figure "package: $(du -h "$deb" | cut -f1) ($(stat -c %s "$deb") bytes)"
+# The size people download; OpenVINO and the converted model must fit within it.
+[ "$(stat -c %s "$deb")" -le 300000000 ] || fail "the package is over 300 MB"
 figure "installed: $(du -sh /opt/trove | cut -f1) in /opt/trove"
 
 say "Every library the app loads resolves"
@@ -61,6 +63,8 @@ started=$SECONDS
 "${offline[@]}" "${as_colleague[@]}" xvfb-run -a -s "-screen 0 1280x800x24" \
     trove doctor --self-test | tee /tmp/trove-check-xvfb.txt
 grep -q "(xcb)" /tmp/trove-check-xvfb.txt || fail "the window did not open on X11 (xcb)"
+grep -q "embeds on cpu with openvino" /tmp/trove-check-xvfb.txt ||
+    fail "the installed app did not run the model on OpenVINO"
 figure "self-test on X11: passed in $((SECONDS - started)) s"
 
 say "Cold start of the installed window (Xvfb)"

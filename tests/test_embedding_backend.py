@@ -211,7 +211,7 @@ def test_auto_runs_on_openvino_where_no_gpu_is_likely(
 def test_auto_runs_on_torch_where_openvino_is_not_installed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As in the installed app, which does not carry OpenVINO yet: no attempt, no warning."""
+    """A source install without OpenVINO: no attempt, no warning."""
     monkeypatch.setattr(embedding, "gpu_likely", lambda: False)
     assert SentenceTransformerEmbedder()._openvino_fits()
     real_find_spec = importlib.util.find_spec
@@ -222,6 +222,38 @@ def test_auto_runs_on_torch_where_openvino_is_not_installed(
     )
     auto = SentenceTransformerEmbedder()
     assert not auto._openvino_fits() and auto.needs_torch
+
+
+def test_the_installed_app_expects_no_gpu_but_on_a_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its torch is built for the CPU alone: an NVIDIA driver does not make ``auto`` load
+    torch, whose CPU-only build would then run the model three times slower."""
+    driver = "/proc/driver/nvidia/version"
+
+    class WithDriver(type(Path())):  # type: ignore[misc]
+        def exists(self, **_: object) -> bool:
+            return str(self) == driver or super().exists()
+
+    monkeypatch.setattr(embedding, "Path", WithDriver)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert embedding.gpu_likely()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not embedding.gpu_likely()
+    assert SentenceTransformerEmbedder()._openvino_fits()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(embedding.platform, "machine", lambda: "arm64")
+    assert embedding.gpu_likely()
+
+
+def test_torch_on_the_default_model_without_its_weights_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed app carries the default model for OpenVINO only."""
+    folder = tmp_path / "model"
+    shutil.copytree(embedding.bundled_model_path(), folder)
+    (folder / "model.safetensors").unlink()
+    monkeypatch.setattr(embedding, "bundled_model_path", lambda: folder)
+    with pytest.raises(ModelError, match="for OpenVINO only: set the backend to auto"):
+        _ = SentenceTransformerEmbedder(backend="torch").model
 
 
 def test_auto_leaves_a_gpu_to_torch(monkeypatch: pytest.MonkeyPatch) -> None:
