@@ -68,7 +68,7 @@ from core.store.connection import snapshot
 # Change these when the base passages or the synthetic index change: cached ones are
 # then made again.
 BASE_VERSION = "1"
-VERSION = "2"
+VERSION = "3"  # 3: passages kept once (schema 0004)
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = ("scifact", "cranfield", "cisi")
 MIN_WORDS = 150

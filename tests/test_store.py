@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,39 @@ def test_an_older_database_is_backed_up_and_migrated(
     backup.close()
     store.add_folder("/data/share", poll=True)
     assert store.folders()[0].poll is True
+
+
+def test_an_older_index_keeps_each_passage_once_after_migrating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passages are read as spans of their document's text; the plain copy older indexes
+    kept beside it (a quarter of the file) goes."""
+    from core.store import schema
+
+    document = "First passage.\n\nSecond passage, the one that matters."
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        old = Store.open(tmp_path / "index.sqlite3")
+        with old.transaction():
+            folder = old.add_folder("/data")
+            file_id = old.upsert_file(FileStat("/data/a.txt", folder.id, 1, 1, "text"), "indexed")
+            old.conn.execute(
+                "INSERT INTO texts(file_id, body) VALUES (?, ?)",
+                (file_id, zlib.compress(document.encode())),
+            )
+            old.conn.execute(
+                "INSERT INTO chunks(file_id, ord, start, end, location, text) "
+                "VALUES (?, 1, 16, ?, 'line 3', 'Second passage, the one that matters.')",
+                (file_id, len(document)),
+            )
+        old.close()
+    store = Store.open(tmp_path / "index.sqlite3")
+    assert "text" not in [row[1] for row in store.conn.execute("PRAGMA table_info(chunks)")]
+    (chunk_id,) = store.passages_of([file_id])[file_id]
+    assert store.passage_texts([chunk_id]) == {chunk_id: "Second passage, the one that matters."}
+    assert store.result_rows([chunk_id])[chunk_id] == (
+        "/data/a.txt", "text", 1, "Second passage, the one that matters.", "line 3"
+    )  # fmt: skip
 
 
 def test_files_under_targets_reads_exactly_what_they_cover(tmp_path: Path) -> None:

@@ -356,13 +356,15 @@ class Store:
         fts_title = _fts_title(stat.name, self.title_of(source_id))
         rows = fetch_all(
             self.conn,
-            "SELECT c.ord, c.start, c.end, c.location, c.text, v.embedding "
+            "SELECT c.ord, c.start, c.end, c.location, v.embedding "
             "FROM chunks c JOIN chunk_vec v ON v.chunk_id = c.id WHERE c.file_id = ? "
             "ORDER BY c.ord",
             (source_id,),
         )
-        for *fields, blob in rows:
-            self._insert_chunk(target_id, Chunk(*fields), fts_title, blob, stat)
+        text = self.document_text(source_id) or ""
+        for order, start, end, location, blob in rows:
+            chunk = Chunk(order, start, end, location, text[start:end])
+            self._insert_chunk(target_id, chunk, fts_title, blob, stat)
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
             self._insert_vector("file_vec", "file_id", target_id, file_vector, stat)
@@ -380,9 +382,7 @@ class Store:
 
     def document_text(self, file_id: int) -> str | None:
         row = self.conn.execute("SELECT body FROM texts WHERE file_id = ?", (file_id,)).fetchone()
-        if row is None:
-            return None
-        return zlib.decompress(row[0]).decode("utf-8", "surrogatepass")
+        return None if row is None else _decompressed(row[0])
 
     def chunk_span(self, chunk_id: int) -> tuple[int, int, int] | None:
         """The file a passage belongs to, and where it lies in the document's text."""
@@ -441,14 +441,18 @@ class Store:
         return int(self.conn.changes())
 
     def passage_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The text of each passage, by id: spans of their documents' texts, each
+        document read once."""
         texts: dict[int, str] = {}
         for start in range(0, len(chunk_ids), 900):
             part = list(chunk_ids[start : start + 900])
             marks = ",".join("?" * len(part))
-            for chunk_id, text in self.conn.execute(
-                f"SELECT id, text FROM chunks WHERE id IN ({marks})", part
-            ):
-                texts[int(chunk_id)] = str(text)
+            spans = fetch_all(
+                self.conn, f"SELECT id, file_id, start, end FROM chunks WHERE id IN ({marks})", part
+            )
+            documents = self._documents({int(f) for _, f, _, _ in spans})
+            for chunk_id, file_id, begin, end in spans:
+                texts[int(chunk_id)] = documents.get(int(file_id), "")[begin:end]
         return texts
 
     def result_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, str, int, str, str]]:
@@ -457,11 +461,29 @@ class Store:
         marks = ",".join("?" * len(chunk_ids))
         rows = fetch_all(
             self.conn,
-            "SELECT c.id, f.path, f.kind, f.mtime_ns, c.text, c.location FROM chunks c "
-            f"JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks}) AND f.state = 'indexed'",
+            "SELECT c.id, f.path, f.kind, f.mtime_ns, c.file_id, c.start, c.end, c.location "
+            f"FROM chunks c JOIN files f ON f.id = c.file_id "
+            f"WHERE c.id IN ({marks}) AND f.state = 'indexed'",
             list(chunk_ids),
         )
-        return {int(r[0]): (str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5])) for r in rows}
+        documents = self._documents({int(r[4]) for r in rows})
+        return {
+            int(chunk): (str(path), str(kind), int(mtime), documents.get(int(f), "")[a:b], str(at))
+            for chunk, path, kind, mtime, f, a, b, at in rows
+        }
+
+    def _documents(self, file_ids: set[int]) -> dict[int, str]:
+        """The texts of documents, by file id, in one query per 900."""
+        ids = sorted(file_ids)
+        documents: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            marks = ",".join("?" * len(part))
+            for file_id, body in self.conn.execute(
+                f"SELECT file_id, body FROM texts WHERE file_id IN ({marks})", part
+            ):
+                documents[int(file_id)] = _decompressed(body)
+        return documents
 
     def chunk_count(self) -> int:
         return int(self._value("SELECT count(*) FROM chunks"))
@@ -535,10 +557,10 @@ class Store:
         vector: np.ndarray | bytes,
         stat: FileStat,
     ) -> None:
+        # The passage's text is the span start:end of the document's text (`texts`).
         self.conn.execute(
-            "INSERT INTO chunks(file_id, ord, start, end, location, text) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (file_id, chunk.ord, chunk.start, chunk.end, chunk.location, chunk.text),
+            "INSERT INTO chunks(file_id, ord, start, end, location) VALUES (?, ?, ?, ?, ?)",
+            (file_id, chunk.ord, chunk.start, chunk.end, chunk.location),
         )
         chunk_id = self.conn.last_insert_rowid()
         self.conn.execute(
@@ -568,19 +590,25 @@ class Store:
 
     def _rewrite_fts_titles(self, file_id: int, name: str) -> None:
         title = _fts_title(name, self.title_of(file_id))
-        for chunk_id, text in self.conn.execute(
-            "SELECT id, text FROM chunks WHERE file_id = ?", (file_id,)
-        ).fetchall():
+        text = self.document_text(file_id) or ""
+        spans = fetch_all(
+            self.conn, "SELECT id, start, end FROM chunks WHERE file_id = ?", (file_id,)
+        )
+        for chunk_id, start, end in spans:
             self.conn.execute("DELETE FROM chunk_fts WHERE rowid = ?", (chunk_id,))
             self.conn.execute(
                 "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
-                (chunk_id, title, text),
+                (chunk_id, title, text[int(start) : int(end)]),
             )
 
 
 def _fts_title(name: str, title: str | None) -> str:
     stem = os.path.splitext(name)[0]
     return stem if not title or title == stem else f"{stem} {title}"
+
+
+def _decompressed(body: bytes) -> str:
+    return zlib.decompress(body).decode("utf-8", "surrogatepass")
 
 
 def mean_direction(vectors: np.ndarray) -> np.ndarray:
