@@ -279,7 +279,7 @@ class Trove:
         """The indexed text of a file, with the span of one of its passages (0, 0 if
         none is given): what a preview pane shows without reading the file again."""
         path = self.store.file_path(file_id)
-        text = self.store.document_text(file_id)
+        text = self.store.texts.document(file_id)
         if path is None or text is None:
             return None
         span = self.store.chunk_span(chunk_id) if chunk_id else None

@@ -349,7 +349,7 @@ class Searcher:
             for file_id, c in found.items()
             if c.keyword
         }
-        texts = self.store.passage_texts([chunk for chunks in best.values() for chunk in chunks])
+        texts = self.store.texts.passages([chunk for chunks in best.values() for chunk in chunks])
         weights = self._idf(terms)
         total = sum(weights.values()) or 1.0
         coverage: dict[int, float] = {}

@@ -42,7 +42,7 @@ def test_a_file_over_the_passage_limit_is_partly_indexed_and_says_so(
         note = trove.store.conn.execute(
             "SELECT category, reason FROM files WHERE id = ?", (row.id,)
         ).fetchone()
-        stored = trove.store.document_text(row.id)
+        stored = trove.store.texts.document(row.id)
     finally:
         trove.close()
     assert (finished.files_indexed, finished.files_failed) == (2, 0)
@@ -91,7 +91,7 @@ def test_a_cancelled_large_file_leaves_no_half(tmp_path: Path) -> None:
         row = trove.store.file_by_path(str(huge))
         assert row is not None and row.state == "pending"
         assert trove.store.chunk_count() == 0
-        assert trove.store.document_text(row.id) is None
+        assert trove.store.texts.document(row.id) is None
         finished, _ = run_index(trove)  # and the next run does it whole
         assert finished.files_indexed == 1
     finally:

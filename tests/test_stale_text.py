@@ -110,7 +110,7 @@ def test_a_changed_file_shows_no_old_text_while_it_waits_to_be_read(tmp_path: Pa
                 cancel.cancel()
         assert trove.store.file_by_path(str(note)).state == "pending"  # type: ignore[union-attr]
         assert trove.search("zqstale42") == []
-        assert trove.store.document_text(trove.store.file_by_path(str(note)).id) is None  # type: ignore[union-attr]
+        assert trove.store.texts.document(trove.store.file_by_path(str(note)).id) is None  # type: ignore[union-attr]
     finally:
         trove.close()
 

@@ -108,7 +108,7 @@ def test_an_older_index_keeps_each_passage_once_after_migrating(
     store = Store.open(tmp_path / "index.sqlite3")
     assert "text" not in [row[1] for row in store.conn.execute("PRAGMA table_info(chunks)")]
     (chunk_id,) = store.passages_of([file_id])[file_id]
-    assert store.passage_texts([chunk_id]) == {chunk_id: "Second passage, the one that matters."}
+    assert store.texts.passages([chunk_id]) == {chunk_id: "Second passage, the one that matters."}
     assert store.result_rows([chunk_id])[chunk_id] == (
         "/data/a.txt", "text", 1, "Second passage, the one that matters.", "line 3"
     )  # fmt: skip

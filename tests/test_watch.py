@@ -131,7 +131,7 @@ def test_create_modify_and_delete_reach_search(
     wait_for(found(reader, "glacier caves", path))
     path.write_text("Now about desert oases instead.\n", encoding="utf-8")
     wait_for(found(reader, "desert oases", path))
-    assert "glacier" not in (reader.store.document_text(_id(reader, path)) or "")
+    assert "glacier" not in (reader.store.texts.document(_id(reader, path)) or "")
     path.unlink()
     wait_for(gone(reader, path))
 
@@ -200,7 +200,7 @@ def test_a_file_written_in_steps_is_indexed_once_with_its_final_content(
             time.sleep(0.1)  # a slow writer, well inside the quiet window
     wait_for(found(reader, "emerald dolomite", path))
     assert embedder.embedded == before + 1
-    text = reader.store.document_text(_id(reader, path)) or ""
+    text = reader.store.texts.document(_id(reader, path)) or ""
     assert "amber" in text and "emerald" in text
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -33,6 +32,7 @@ from core.store.filters import Filters
 from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
+from core.store.texts import Texts
 
 # Less free space than this after a failed write means the disk was full.
 LOW_SPACE_BYTES = 1 << 20
@@ -50,6 +50,7 @@ class Store:
     def __init__(self, conn: apsw.Connection, path: Path | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.texts = Texts(conn)
         self._mirror: VectorMirror | None = None
 
     @property
@@ -302,10 +303,7 @@ class Store:
         ``add_passages`` (a large file in several transactions) and the file's own
         vector last, with ``write_file_vector``."""
         self.drop_content(file_id)
-        self.conn.execute(
-            "INSERT INTO texts(file_id, body) VALUES (?, ?)",
-            (file_id, zlib.compress(text.encode("utf-8", "surrogatepass"), 6)),
-        )
+        self.texts.write(file_id, text)
 
     def add_passages(
         self,
@@ -349,10 +347,7 @@ class Store:
     def copy_document(self, source_id: int, target_id: int, stat: FileStat) -> None:
         """A copy of an indexed file reuses the original's passages and vectors."""
         self.drop_content(target_id)
-        self.conn.execute(
-            "INSERT INTO texts(file_id, body) SELECT ?, body FROM texts WHERE file_id = ?",
-            (target_id, source_id),
-        )
+        self.texts.copy(source_id, target_id)
         fts_title = _fts_title(stat.name, self.title_of(source_id))
         rows = fetch_all(
             self.conn,
@@ -361,7 +356,7 @@ class Store:
             "ORDER BY c.ord",
             (source_id,),
         )
-        text = self.document_text(source_id) or ""
+        text = self.texts.document(source_id) or ""
         for order, start, end, location, blob in rows:
             chunk = Chunk(order, start, end, location, text[start:end])
             self._insert_chunk(target_id, chunk, fts_title, blob, stat)
@@ -379,10 +374,6 @@ class Store:
     def title_of(self, file_id: int) -> str:
         row = self.conn.execute("SELECT title FROM files WHERE id = ?", (file_id,)).fetchone()
         return "" if row is None or row[0] is None else str(row[0])
-
-    def document_text(self, file_id: int) -> str | None:
-        row = self.conn.execute("SELECT body FROM texts WHERE file_id = ?", (file_id,)).fetchone()
-        return None if row is None else _decompressed(row[0])
 
     def chunk_span(self, chunk_id: int) -> tuple[int, int, int] | None:
         """The file a passage belongs to, and where it lies in the document's text."""
@@ -440,21 +431,6 @@ class Store:
         self.conn.execute("UPDATE files SET state = 'pending' WHERE state = 'failed'")
         return int(self.conn.changes())
 
-    def passage_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        """The text of each passage, by id: spans of their documents' texts, each
-        document read once."""
-        texts: dict[int, str] = {}
-        for start in range(0, len(chunk_ids), 900):
-            part = list(chunk_ids[start : start + 900])
-            marks = ",".join("?" * len(part))
-            spans = fetch_all(
-                self.conn, f"SELECT id, file_id, start, end FROM chunks WHERE id IN ({marks})", part
-            )
-            documents = self._documents({int(f) for _, f, _, _ in spans})
-            for chunk_id, file_id, begin, end in spans:
-                texts[int(chunk_id)] = documents.get(int(file_id), "")[begin:end]
-        return texts
-
     def result_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, str, int, str, str]]:
         """(path, kind, mtime_ns, text, location) of each passage still in the index, by
         passage id: the rows for a page of results, in one query."""
@@ -466,24 +442,11 @@ class Store:
             f"WHERE c.id IN ({marks}) AND f.state = 'indexed'",
             list(chunk_ids),
         )
-        documents = self._documents({int(r[4]) for r in rows})
+        documents = self.texts.documents(int(r[4]) for r in rows)
         return {
             int(chunk): (str(path), str(kind), int(mtime), documents.get(int(f), "")[a:b], str(at))
             for chunk, path, kind, mtime, f, a, b, at in rows
         }
-
-    def _documents(self, file_ids: set[int]) -> dict[int, str]:
-        """The texts of documents, by file id, in one query per 900."""
-        ids = sorted(file_ids)
-        documents: dict[int, str] = {}
-        for start in range(0, len(ids), 900):
-            part = ids[start : start + 900]
-            marks = ",".join("?" * len(part))
-            for file_id, body in self.conn.execute(
-                f"SELECT file_id, body FROM texts WHERE file_id IN ({marks})", part
-            ):
-                documents[int(file_id)] = _decompressed(body)
-        return documents
 
     def chunk_count(self) -> int:
         return int(self._value("SELECT count(*) FROM chunks"))
@@ -547,7 +510,7 @@ class Store:
             self.conn.execute("DELETE FROM file_vec WHERE file_id = ?", (file_id,))
             self._log_vector("file", file_id, added=False)
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
-        self.conn.execute("DELETE FROM texts WHERE file_id = ?", (file_id,))
+        self.texts.delete(file_id)
 
     def _insert_chunk(
         self,
@@ -590,7 +553,7 @@ class Store:
 
     def _rewrite_fts_titles(self, file_id: int, name: str) -> None:
         title = _fts_title(name, self.title_of(file_id))
-        text = self.document_text(file_id) or ""
+        text = self.texts.document(file_id) or ""
         spans = fetch_all(
             self.conn, "SELECT id, start, end FROM chunks WHERE file_id = ?", (file_id,)
         )
@@ -605,10 +568,6 @@ class Store:
 def _fts_title(name: str, title: str | None) -> str:
     stem = os.path.splitext(name)[0]
     return stem if not title or title == stem else f"{stem} {title}"
-
-
-def _decompressed(body: bytes) -> str:
-    return zlib.decompress(body).decode("utf-8", "surrogatepass")
 
 
 def mean_direction(vectors: np.ndarray) -> np.ndarray:

@@ -110,7 +110,7 @@ def _vector_changes(conn: apsw.Connection) -> None:
 def _passage_text_once(conn: apsw.Connection) -> None:
     # A passage is a span of its document's text, which `texts` keeps compressed: a
     # second, plain copy of every passage took a quarter of the index. Passages are read
-    # from the document now (Store.passage_texts, Store.result_rows).
+    # from the document now (core.store.texts).
     conn.execute("ALTER TABLE chunks DROP COLUMN text")
 
 
