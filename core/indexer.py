@@ -319,7 +319,7 @@ class Indexer:
         elif writing.written:  # a large file: its last passages, then its own vector
             self._write_part(writing)
             if self._keep(plan, job, passages):
-                self.store.write_file_vector(job.file_id, job.stat, writing.direction())
+                self.store.write_file_vector(job.file_id, writing.direction())
                 tally.indexed += 1
         elif self._keep(plan, job, passages):
             vectors = writing.take()

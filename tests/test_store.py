@@ -114,6 +114,44 @@ def test_an_older_index_keeps_each_passage_once_after_migrating(
     )  # fmt: skip
 
 
+def test_an_older_index_keeps_its_vectors_without_the_filter_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vector tables lose the type, folder and date columns nothing reads any more;
+    every vector stays under its key."""
+    from core.store import schema
+
+    vectors = {
+        key: np.random.default_rng(key).standard_normal(4).astype(np.float32) for key in (3, 8)
+    }
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        old = Store.open(tmp_path / "index.sqlite3")
+        with old.transaction():
+            old.set_meta("model_id", "m")
+            old.set_meta("model_dim", "4")
+            for table, key in (("chunk_vec", "chunk_id"), ("file_vec", "file_id")):
+                old.conn.execute(
+                    f"CREATE VIRTUAL TABLE {table} USING vec0({key} INTEGER PRIMARY KEY, "
+                    "embedding float[4] distance_metric=cosine, kind TEXT, ext TEXT, dir TEXT, "
+                    "mtime INTEGER)"
+                )
+                for item, vector in vectors.items():
+                    old.conn.execute(
+                        f"INSERT INTO {table}({key}, embedding, kind, ext, dir, mtime) "
+                        "VALUES (?, ?, 'text', 'txt', '/data/', 1)",
+                        (item, vector.tobytes()),
+                    )
+        old.close()
+    store = Store.open(tmp_path / "index.sqlite3")
+    for table, key in (("chunk_vec", "chunk_id"), ("file_vec", "file_id")):
+        columns = [row[1] for row in store.conn.execute(f"PRAGMA table_info({table})")]
+        assert columns == [key, "embedding"]
+    for item, vector in vectors.items():
+        assert np.array_equal(store.chunk_vector(item), vector)  # type: ignore[arg-type]
+        assert np.array_equal(store.file_vector(item), vector)  # type: ignore[arg-type]
+
+
 def test_files_under_targets_reads_exactly_what_they_cover(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "i.db")
     home, other = store.add_folder("/home/me"), store.add_folder("/srv/other")

@@ -275,14 +275,12 @@ class Store:
         return file_id
 
     def touch_file(self, file_id: int, stat: FileStat) -> None:
-        """Same content, new timestamp: remember the new (size, mtime) pair, also where the
-        date filter reads it (the vectors' metadata)."""
+        """Same content, new timestamp: remember the new (size, mtime) pair, which the
+        date filter reads."""
         self.conn.execute(
             "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
             (stat.size, stat.mtime_ns, file_id),
         )
-        if self._has_vectors():
-            self._describe_vectors(file_id, stat)
 
     def write_document(
         self,
@@ -296,7 +294,7 @@ class Store:
         """Replace a file's passages, vectors and words with a freshly embedded set."""
         self.write_text(file_id, text)
         self.add_passages(file_id, stat, title, chunks, vectors)
-        self.write_file_vector(file_id, stat, mean_direction(vectors))
+        self.write_file_vector(file_id, mean_direction(vectors))
 
     def write_text(self, file_id: int, text: str) -> None:
         """Start a file's content afresh with its text; passages follow with
@@ -315,11 +313,11 @@ class Store:
     ) -> None:
         fts_title = _fts_title(stat.name, title)
         for chunk, vector in zip(chunks, vectors, strict=True):
-            self._insert_chunk(file_id, chunk, fts_title, vector, stat)
+            self._insert_chunk(file_id, chunk, fts_title, vector)
 
-    def write_file_vector(self, file_id: int, stat: FileStat, vector: np.ndarray) -> None:
+    def write_file_vector(self, file_id: int, vector: np.ndarray) -> None:
         """The direction of a whole file (its passages' mean), which "similar" compares."""
-        self._insert_vector("file_vec", "file_id", file_id, vector, stat)
+        self._insert_vector("file_vec", "file_id", file_id, vector)
 
     def move_file(self, row: FileRow, stat: FileStat) -> None:
         """A renamed or moved file keeps its passages and vectors; only its place changes."""
@@ -328,21 +326,7 @@ class Store:
             "size = ?, mtime_ns = ? WHERE id = ?",
             (*stat.columns(), row.id),
         )
-        self._describe_vectors(row.id, stat)
         self._rewrite_fts_titles(row.id, stat.name)
-
-    def _describe_vectors(self, file_id: int, stat: FileStat) -> None:
-        """Set the metadata the filters read inside KNN (type, folder, date) on a file's
-        vectors to what ``stat`` says."""
-        for table, key, ids in (
-            ("chunk_vec", "chunk_id", self._chunk_ids(file_id)),
-            ("file_vec", "file_id", [file_id]),
-        ):
-            for item in ids:
-                self.conn.execute(
-                    f"UPDATE {table} SET kind = ?, ext = ?, dir = ?, mtime = ? WHERE {key} = ?",
-                    (stat.kind, stat.ext, stat.dir, stat.mtime_s, item),
-                )
 
     def copy_document(self, source_id: int, target_id: int, stat: FileStat) -> None:
         """A copy of an indexed file reuses the original's passages and vectors."""
@@ -359,10 +343,10 @@ class Store:
         text = self.texts.document(source_id) or ""
         for order, start, end, location, blob in rows:
             chunk = Chunk(order, start, end, location, text[start:end])
-            self._insert_chunk(target_id, chunk, fts_title, blob, stat)
+            self._insert_chunk(target_id, chunk, fts_title, blob)
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
-            self._insert_vector("file_vec", "file_id", target_id, file_vector, stat)
+            self._insert_vector("file_vec", "file_id", target_id, file_vector)
 
     def delete_files(self, file_ids: Iterable[int]) -> None:
         for file_id in file_ids:
@@ -518,7 +502,6 @@ class Store:
         chunk: Chunk,
         fts_title: str,
         vector: np.ndarray | bytes,
-        stat: FileStat,
     ) -> None:
         # The passage's text is the span start:end of the document's text (`texts`).
         self.conn.execute(
@@ -530,18 +513,12 @@ class Store:
             "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
             (chunk_id, fts_title, chunk.text),
         )
-        self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector, stat)
+        self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector)
 
-    def _insert_vector(
-        self, table: str, key: str, item: int, vector: np.ndarray | bytes, stat: FileStat
-    ) -> None:
+    def _insert_vector(self, table: str, key: str, item: int, vector: np.ndarray | bytes) -> None:
         # vec0 in sqlite-vec 0.1.9 rejects INSERT OR REPLACE; callers delete first.
         blob = vector if isinstance(vector, bytes) else vector_blob(vector)
-        self.conn.execute(
-            f"INSERT INTO {table}({key}, embedding, kind, ext, dir, mtime) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (item, blob, stat.kind, stat.ext, stat.dir, stat.mtime_s),
-        )
+        self.conn.execute(f"INSERT INTO {table}({key}, embedding) VALUES (?, ?)", (item, blob))
         self._log_vector("chunk" if table == "chunk_vec" else "file", item, added=True)
 
     def _log_vector(self, space: str, key: int, *, added: bool) -> None:

@@ -61,10 +61,6 @@ class FileStat:
     def dir(self) -> str:
         return dir_key(self.path)
 
-    @property
-    def mtime_s(self) -> int:
-        return self.mtime_ns // 1_000_000_000
-
 
 @dataclass(frozen=True, slots=True)
 class FileRow:

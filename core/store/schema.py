@@ -114,11 +114,28 @@ def _passage_text_once(conn: apsw.Connection) -> None:
     conn.execute("ALTER TABLE chunks DROP COLUMN text")
 
 
+def _vectors_alone(conn: apsw.Connection) -> None:
+    # The vector tables also held each vector's file type, folder and date, for filters
+    # inside sqlite-vec's KNN search. Search runs on the copy in memory now and filters by
+    # file, so nothing read them (about 155 bytes a passage): the vectors move to tables
+    # without them, with the same keys, so the copy in memory stays valid.
+    row = conn.execute("SELECT value FROM meta WHERE key = 'model_dim'").fetchone()
+    if row is None:  # no model bound yet: no vector tables
+        return
+    for table, key in VECTOR_TABLES.items():
+        conn.execute(f"CREATE TEMP TABLE moving AS SELECT {key} AS key, embedding FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        create_vector_tables(conn, int(row[0]))
+        conn.execute(f"INSERT INTO {table}({key}, embedding) SELECT key, embedding FROM moving")
+        conn.execute("DROP TABLE moving")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_folder_polling", _folder_polling),
     ("0003_vector_changes", _vector_changes),
     ("0004_passage_text_once", _passage_text_once),
+    ("0005_vectors_alone", _vectors_alone),
 ]
 
 
@@ -190,20 +207,15 @@ def _back_up(db_path: Path, version: str) -> None:
         source.close()
 
 
-def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
-    """Vector tables depend on the model's dimension, so they are made when a model is bound.
+VECTOR_TABLES = {"chunk_vec": "chunk_id", "file_vec": "file_id"}
 
-    The metadata columns let filters (type, folder, date) run inside the KNN search, so a
-    scoped query keeps full recall instead of filtering an already cut top-k.
-    """
-    columns = "kind TEXT, ext TEXT, dir TEXT, mtime INTEGER"
-    conn.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vec USING vec0("
-        f"chunk_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine, "
-        f"{columns})"
-    )
-    conn.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS file_vec USING vec0("
-        f"file_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine, "
-        f"{columns})"
-    )
+
+def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
+    """Vector tables depend on the model's dimension, so they are made when a model is
+    bound. Searches run on the copy in memory (core.store.mirror), which applies filters
+    by file; the tables hold the vectors alone."""
+    for table, key in VECTOR_TABLES.items():
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0({key} INTEGER PRIMARY KEY, "
+            f"embedding float[{dimension}] distance_metric=cosine)"
+        )
