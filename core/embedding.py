@@ -39,6 +39,7 @@ from core.openvino_runtime import (
     OpenVINOModel,
     convert_to_openvino,
     dimension_of,
+    read_ahead,
 )
 from core.paths import Locations, make_private_folder
 
@@ -262,6 +263,16 @@ class SentenceTransformerEmbedder:
         if self.device_preference != "auto":
             return self.device_preference == "cpu"
         return not gpu_likely()
+
+    def read_ahead(self) -> None:
+        """Where OpenVINO will run the model from a conversion already made, import its
+        bindings and read its tokenizer now, on this thread (``openvino_runtime.read_ahead``:
+        the window has this done while it is built)."""
+        if self.needs_torch:
+            return
+        folder = self.converted_folder(self._load_target())
+        if (folder / OPENVINO_INFO).is_file():
+            read_ahead(folder)
 
     @property
     def needs_torch(self) -> bool:

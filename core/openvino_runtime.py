@@ -49,17 +49,14 @@ class OpenVINOModel:
     precision: str | None = None
 
     def __init__(self, folder: Path, first_threads: int = 1) -> None:
-        from tokenizers import Tokenizer
-
         info = json.loads((folder / OPENVINO_INFO).read_text(encoding="utf-8"))
         self.folder = folder
         self.max_seq_length = int(info["max_seq_length"])
         self.prompts: dict[str, str] = dict(info["prompts"])
         self.inputs: list[str] = list(info["inputs"])
         self._dimension = int(info["dimension"])
-        self._tokenizer_type = Tokenizer
         self._spans_tokenizer: Any = None  # made when first needed (indexing, not a query)
-        self._batches = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._batches = _READ_AHEAD.pop(str(folder), None) or _read_tokenizer(folder)
         self._batches.enable_truncation(self.max_seq_length)
         self._batches.enable_padding(pad_id=int(info["pad_id"]), pad_token=str(info["pad_token"]))
         self._runtime: Any = import_openvino()
@@ -78,7 +75,7 @@ class OpenVINOModel:
         about 35 ms, so a query does not wait for it at start-up."""
         with self._lock:
             if self._spans_tokenizer is None:
-                spans = self._tokenizer_type.from_file(str(self.folder / "tokenizer.json"))
+                spans = _read_tokenizer(self.folder)
                 spans.no_truncation()
                 spans.no_padding()
                 self._spans_tokenizer = spans
@@ -141,6 +138,25 @@ class OpenVINOModel:
             "token_type_ids": [e.type_ids for e in encodings],
         }
         return {name: np.asarray(columns[name], dtype=np.int64) for name in self.inputs}
+
+
+# Tokenizers read by ``read_ahead``, by model folder, for the model's loading to take.
+_READ_AHEAD: dict[str, Any] = {}
+
+
+def read_ahead(folder: Path) -> None:
+    """Do now, on this thread, what loading the model in ``folder`` does holding the GIL
+    for tens of milliseconds: importing OpenVINO's bindings and reading the tokenizer.
+    The window runs this while it is being built, so the loading, once it is shown,
+    cannot stall it with them; the tokenizer waits here for the model that takes it."""
+    import_openvino()
+    _READ_AHEAD[str(folder)] = _read_tokenizer(folder)
+
+
+def _read_tokenizer(folder: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(folder / "tokenizer.json"))
 
 
 def import_openvino() -> Any:

@@ -1,7 +1,9 @@
 """Starting the desktop app: the window first, everything heavy behind it.
 
-Only Qt and the desktop's own light modules load before the window is shown; the index,
-the model and torch open on the engine's threads while the window is already usable.
+Only Qt and the desktop's own light modules load on the window's thread before it is
+shown; the index, the model and torch open on the engine's threads while the window is
+already usable. One thing starts earlier, beside the window's building: a thread imports
+the model's runtime and reads its tokenizer (``_read_model_ahead``).
 A second launch for the same user and data folder builds nothing: it hands its search to
 the running Trove (``desktop.instance``) and exits.
 Set ``TROVE_STARTUP_PROBE=1`` to have the moments of start-up printed to stderr (the
@@ -12,10 +14,12 @@ thread's stack whenever the window's thread stalls for more than 50 ms.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -29,6 +33,8 @@ from desktop.instance import Listener, Request
 if TYPE_CHECKING:
     from desktop.engine import Engine
     from desktop.window import MainWindow
+
+log = logging.getLogger(__name__)
 
 PROBE = "TROVE_STARTUP_PROBE"
 # Signals that quit as the menu does (see _quit_on_signals).
@@ -55,6 +61,7 @@ def _run(app: QApplication, options: argparse.Namespace, listener: Listener | No
     from desktop.engine import Engine
 
     app.setQuitOnLastWindowClosed(False)  # the window may close into the tray
+    threading.Thread(target=_read_model_ahead, name="trove-read-ahead", daemon=True).start()
     theme.apply_theme(app)
     engine = Engine()
     window = build(engine)
@@ -75,6 +82,23 @@ def _run(app: QApplication, options: argparse.Namespace, listener: Listener | No
         signal.set_wakeup_fd(-1)
         for end in wake_up:
             end.close()
+
+
+def _read_model_ahead() -> None:
+    """While the window is built: import the model's runtime and read its tokenizer
+    (``SentenceTransformerEmbedder.read_ahead``), which hold the GIL for tens of
+    milliseconds each. Done by the model's loading once the window shows, they stalled
+    it for up to 131 ms in the installed app; done now, they only delay its first
+    drawing a little. The loading takes the tokenizer, and reports any problem itself."""
+    try:
+        from core.embedding import SentenceTransformerEmbedder
+        from core.paths import Locations
+        from core.settings import load_settings
+
+        settings = load_settings(Locations.from_environment().settings)
+        SentenceTransformerEmbedder.for_settings(settings).read_ahead()
+    except Exception as exc:  # an optimisation: whatever fails here fails again, reported
+        log.debug("model not read ahead: %s", exc)
 
 
 def _one_instance(search: str | None) -> Listener | None:

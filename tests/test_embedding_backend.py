@@ -107,6 +107,25 @@ def torch_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.mark.model
+def test_a_tokenizer_read_ahead_is_the_one_the_model_takes(
+    converted: SentenceTransformerEmbedder,
+) -> None:
+    """The window reads the tokenizer while it is built; the model's loading, later on
+    another thread, takes that one instead of reading it again."""
+    from core import openvino_runtime
+
+    again = SentenceTransformerEmbedder(backend="openvino", cache=converted.cache)
+    folder = str(again.converted_folder(str(embedding.bundled_model_path())))
+    again.read_ahead()
+    read = openvino_runtime._READ_AHEAD[folder]
+    assert again.model._batches is read
+    assert folder not in openvino_runtime._READ_AHEAD
+    assert np.allclose(again.embed_query("a fig tree"), converted.embed_query("a fig tree"))
+    SentenceTransformerEmbedder(backend="torch").read_ahead()  # torch: nothing to read
+    assert not openvino_runtime._READ_AHEAD
+
+
+@pytest.mark.model
 def test_vectors_match_the_torch_model(
     converted: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
