@@ -30,11 +30,11 @@ import numpy as np
 from core.paths import create_private_file
 from core.store.connection import fetch_all, fetch_one
 from core.store.quantised import Neighbours, QuantisedVectors
+from core.store.schema import VECTOR_TABLES
 
 log = logging.getLogger(__name__)
 
 SPACES = ("chunk", "file")
-_TABLES = {"chunk": ("chunk_vec", "chunk_id"), "file": ("file_vec", "file_id")}
 REBUILD_BATCH = 20_000
 # The best this many by the quantised scores are scored again on the vectors as stored:
 # int8 is within about 0.002 of the cosine, enough to order near-ties wrongly at the top.
@@ -154,7 +154,7 @@ class VectorMirror:
 
     def _stored(self, space: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every vector of a space in SQLite, in batches: (keys, groups, vectors)."""
-        table, key = _TABLES[space]
+        table, key = VECTOR_TABLES[space]
         group = "c.file_id" if space == "chunk" else "v.file_id"
         join = "JOIN chunks c ON c.id = v.chunk_id" if space == "chunk" else ""
         last = -1
@@ -198,7 +198,7 @@ class VectorMirror:
     ) -> list[tuple[Any, ...]]:
         """(key, group or None, embedding) of each key stored, one primary key lookup each:
         vec0 scans its whole table for ``IN (...)``."""
-        table, key = _TABLES[space]
+        table, key = VECTOR_TABLES[space]
         group = "NULL"
         if with_group:
             group = (

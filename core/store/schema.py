@@ -122,7 +122,7 @@ def _vectors_alone(conn: apsw.Connection) -> None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'model_dim'").fetchone()
     if row is None:  # no model bound yet: no vector tables
         return
-    for table, key in VECTOR_TABLES.items():
+    for table, key in VECTOR_TABLES.values():
         conn.execute(f"CREATE TEMP TABLE moving AS SELECT {key} AS key, embedding FROM {table}")
         conn.execute(f"DROP TABLE {table}")
         create_vector_tables(conn, int(row[0]))
@@ -207,14 +207,15 @@ def _back_up(db_path: Path, version: str) -> None:
         source.close()
 
 
-VECTOR_TABLES = {"chunk_vec": "chunk_id", "file_vec": "file_id"}
+# Each space of vectors: its table and key (core.store.mirror copies them by space).
+VECTOR_TABLES = {"chunk": ("chunk_vec", "chunk_id"), "file": ("file_vec", "file_id")}
 
 
 def create_vector_tables(conn: apsw.Connection, dimension: int) -> None:
     """Vector tables depend on the model's dimension, so they are made when a model is
     bound. Searches run on the copy in memory (core.store.mirror), which applies filters
     by file; the tables hold the vectors alone."""
-    for table, key in VECTOR_TABLES.items():
+    for table, key in VECTOR_TABLES.values():
         conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0({key} INTEGER PRIMARY KEY, "
             f"embedding float[{dimension}] distance_metric=cosine)"
