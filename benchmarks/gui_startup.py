@@ -36,13 +36,13 @@ MOMENTS = (
 )
 
 
-def prepare(trove: Path, home: Path) -> dict[str, str]:
+def prepare(trove: Path, home: Path, probe: str = "1") -> dict[str, str]:
     env = {**os.environ, "TROVE_HOME": str(home)}
     if not env.get("DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
     for command in (["add", str(REPO / "resources" / "sample")], ["index"]):
         subprocess.run([str(trove), *command], env=env, check=True, capture_output=True)
-    return {**env, "TROVE_STARTUP_PROBE": "1"}
+    return {**env, "TROVE_STARTUP_PROBE": probe}
 
 
 def one_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
@@ -63,6 +63,8 @@ def one_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
                 if read_moment(moments, what, float(stamp) - started):
                     moments["peak MiB"] = peak_memory_mib(process.pid)
                     break
+            else:  # a stall's stacks, with --trace
+                sys.stderr.write(line)
     finally:
         process.terminate()
         process.wait(30)
@@ -113,11 +115,18 @@ def main() -> int:
         action="store_true",
         help="start the trove-desktop beside it, as a menu entry does, not `trove gui`",
     )
+    parser.add_argument(
+        "--trace",
+        type=int,
+        metavar="MS",
+        help="print every thread's stack to stderr whenever the window stalls this long",
+    )
     args = parser.parse_args()
     trove = args.trove.resolve()
     command = [str(trove.with_name("trove-desktop"))] if args.desktop else [str(trove), "gui"]
     with tempfile.TemporaryDirectory(prefix="trove-startup-") as work:
-        env = prepare(trove, Path(work) / "home")
+        probe = f"trace:{args.trace}" if args.trace else "1"
+        env = prepare(trove, Path(work) / "home", probe)
         runs = [one_run(command, env) for _ in range(args.runs)]
     for i, run in enumerate(runs, 1):
         shown = ", ".join(f"{k} {run[k]:.2f} s" for k in MOMENTS if k in run)
