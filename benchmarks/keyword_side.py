@@ -42,7 +42,7 @@ import numpy as np
 
 from benchmarks.scale import pick_queries
 from core.store.connection import connect
-from core.store.index import _fts_title
+from core.store.keywords import fts_title
 from core.store.texts import Texts
 from core.terms import TOKENIZER, Terms
 
@@ -82,7 +82,7 @@ class Postings:
             part = files[start : start + FILES_A_BATCH]
             marks = ",".join("?" * len(part))
             names = {
-                int(f): _fts_title(str(n), t)
+                int(f): fts_title(str(n), t)
                 for f, n, t in conn.execute(
                     f"SELECT id, name, title FROM files WHERE id IN ({marks})", part
                 )

@@ -27,6 +27,7 @@ from core.settings import Settings
 from core.store import Folder, Store
 from core.store.connection import connect
 from core.store.mirror import VECTOR_COPY
+from core.store.words import WORD_COPY
 
 WAL_FILES = ("-wal", "-shm", "-journal")
 
@@ -76,7 +77,7 @@ class ModelSwitch:
         index or the other, never a mix."""
         _settle(self.database)
         current = self.trove.locations.database
-        for suffix in (*WAL_FILES, VECTOR_COPY):
+        for suffix in (*WAL_FILES, VECTOR_COPY, WORD_COPY):
             # A leftover log of the old index would be replayed into the new one.
             Path(f"{current}{suffix}").unlink(missing_ok=True)
         os.replace(self.database, current)

@@ -34,6 +34,7 @@ from core.store import Store
 from core.store.connection import snapshot
 from core.store.filters import Filters
 from core.store.keywords import KeywordIndex
+from core.store.words import words_of
 from core.terms import QueryTerms, Terms, quote
 
 POOL_LIMIT = 4096  # candidates gathered on each side at most, whatever the limit asked
@@ -166,7 +167,7 @@ class Searcher:
         # The first `pool` keyword matches nominate candidates; the longer tail only
         # scores files the vector side nominated.  One query serves both, since FTS5
         # ranks every match before it cuts.
-        ranked = self._keyword(terms.fts_any(), max(KEYWORD_TAIL, pool), filters)
+        ranked = self._keyword(terms, max(KEYWORD_TAIL, pool), filters)
         for rank, (chunk, file_id, score) in enumerate(ranked):
             if rank < pool or file_id in found:
                 found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
@@ -264,9 +265,16 @@ class Searcher:
             )
         )
 
-    def _keyword(self, expression: str, k: int, filters: Filters) -> list[tuple[int, int, float]]:
+    def _keyword(self, terms: QueryTerms, k: int, filters: Filters) -> list[tuple[int, int, float]]:
+        """The best ``k`` passages holding any of the query's words: from the copy in
+        memory when it can answer (core.store.words), else from FTS5."""
+        copy = self.store.words
+        copy.title_weight = self.weights.title
+        words = words_of(terms.stems[word] for word in terms.repeats)
+        if words is not None and copy.sync():
+            return copy.best(words, k, self._allowed(filters))
         where, params = filters.file_sql()
-        return self.keywords.matches(expression, k, self.weights.title, where, params)
+        return self.keywords.matches(terms.fts_any(), k, self.weights.title, where, params)
 
     def _exact(self, identifiers: Iterable[str], filters: Filters) -> set[int]:
         """Files holding an identifier the query spells out, if it identifies anything:
@@ -349,23 +357,42 @@ class Searcher:
             for file_id, c in found.items()
             if c.keyword
         }
-        texts = self.store.texts.passages([chunk for chunks in best.values() for chunk in chunks])
         weights = self._idf(terms)
         total = sum(weights.values()) or 1.0
-        coverage: dict[int, float] = {}
+        present = self._words_present(best, terms)
+        return {
+            file_id: sum(weights[word] for word in words) / total
+            for file_id, words in present.items()
+        }
+
+    def _words_present(self, best: dict[int, list[int]], terms: QueryTerms) -> dict[int, set[str]]:
+        """The query's words found in the text of each file's chosen passages: from the
+        keyword copy when it answered, else by reading and tokenizing the passages."""
+        chunks = [chunk for chunks in best.values() for chunk in chunks]
+        stems = words_of(terms.stems[word] for word in terms.words)
+        if stems is not None and self.store.words.usable:
+            held = self.store.words.in_text(stems, chunks)
+            row = dict(zip(chunks, held, strict=True))
+            return {
+                file_id: {w for i, w in enumerate(terms.words) if any(row[c][i] for c in chunks)}
+                for file_id, chunks in best.items()
+            }
+        texts = self.store.texts.passages(chunks)
+        present: dict[int, set[str]] = {}
         for file_id, chunks in best.items():
-            present = set().union(*(self.terms.document_stems(texts[c]) for c in chunks))
-            covered = sum(w for word, w in weights.items() if set(terms.stems[word]) <= present)
-            coverage[file_id] = covered / total
-        return coverage
+            found = set().union(*(self.terms.document_stems(texts[c]) for c in chunks))
+            present[file_id] = {w for w in terms.words if set(terms.stems[w]) <= found}
+        return present
 
     def _idf(self, terms: QueryTerms) -> dict[str, float]:
         # The copy's count, once loaded: no count(*) of a million rows.
         mirror = self.store.vectors
         passages = max(1, len(mirror.chunks) if mirror.spaces else self.store.chunk_count())
         weights: dict[str, float] = {}
+        copy = self.store.words
+        holding = copy.passages_with if copy.usable else self.keywords.passages_with
         for word in terms.words:
-            counts = [self.keywords.passages_with(stem) for stem in terms.stems[word]]
+            counts = [holding(stem) for stem in terms.stems[word]]
             n = min(counts) if counts else 0
             weights[word] = math.log(1.0 + (passages - n + 0.5) / (n + 0.5))
         return weights

@@ -71,7 +71,7 @@ def test_keyword_search_alone_cannot_answer_the_paraphrases(everyday: tuple[Trov
     searcher = trove.searcher
     for query in PARAPHRASES:
         terms = searcher.terms.query(query["text"])
-        hits = searcher._keyword(terms.fts_any(), 50, trove.filters(None, None, None))
+        hits = searcher._keyword(terms, 50, trove.filters(None, None, None))
         best = max(hits, key=lambda hit: hit[2])[1] if hits else None
         name = (
             trove.store.conn.execute("SELECT name FROM files WHERE id = ?", (best,)).fetchone()

@@ -24,8 +24,9 @@ from core.store.connection import connect, fetch_all
 from core.store.index import Store
 from core.store.mirror import VECTOR_COPY
 from core.store.records import Folder
+from core.store.words import WORD_COPY
 
-SIDE_FILES = ("-wal", "-shm", VECTOR_COPY)
+SIDE_FILES = ("-wal", "-shm", VECTOR_COPY, WORD_COPY)
 # The first 24 bytes of every index Trove writes: the magic string, 4,096-byte pages, and
 # the format numbers SQLite always uses (read as a rollback-journal file, so a read-only
 # copy needs no -shm).

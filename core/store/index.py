@@ -29,10 +29,12 @@ from core.store.connection import (
     snapshot,
 )
 from core.store.filters import Filters
+from core.store.keywords import fts_title
 from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 from core.store.texts import Texts
+from core.store.words import WordCopy
 
 # Less free space than this after a failed write means the disk was full.
 LOW_SPACE_BYTES = 1 << 20
@@ -52,6 +54,7 @@ class Store:
         self.path = path
         self.texts = Texts(conn)
         self._mirror: VectorMirror | None = None
+        self._words: WordCopy | None = None
 
     @property
     def vectors(self) -> VectorMirror:
@@ -61,6 +64,14 @@ class Store:
             copy = None if self.path is None else Path(f"{self.path}{VECTOR_COPY}")
             self._mirror = VectorMirror(self.conn, copy)
         return self._mirror
+
+    @property
+    def words(self) -> WordCopy:
+        """The passages' words in memory (core.store.words): sync it inside a read
+        snapshot; FTS5 answers whenever it cannot."""
+        if self._words is None:
+            self._words = WordCopy(self.conn, self.path)
+        return self._words
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
@@ -311,9 +322,9 @@ class Store:
         chunks: Sequence[Chunk],
         vectors: np.ndarray,
     ) -> None:
-        fts_title = _fts_title(stat.name, title)
+        title_column = fts_title(stat.name, title)
         for chunk, vector in zip(chunks, vectors, strict=True):
-            self._insert_chunk(file_id, chunk, fts_title, vector)
+            self._insert_chunk(file_id, chunk, title_column, vector)
 
     def write_file_vector(self, file_id: int, vector: np.ndarray) -> None:
         """The direction of a whole file (its passages' mean), which "similar" compares."""
@@ -332,7 +343,7 @@ class Store:
         """A copy of an indexed file reuses the original's passages and vectors."""
         self.drop_content(target_id)
         self.texts.copy(source_id, target_id)
-        fts_title = _fts_title(stat.name, self.title_of(source_id))
+        title_column = fts_title(stat.name, self.title_of(source_id))
         rows = fetch_all(
             self.conn,
             "SELECT c.ord, c.start, c.end, c.location, v.embedding "
@@ -343,7 +354,7 @@ class Store:
         text = self.texts.document(source_id) or ""
         for order, start, end, location, blob in rows:
             chunk = Chunk(order, start, end, location, text[start:end])
-            self._insert_chunk(target_id, chunk, fts_title, blob)
+            self._insert_chunk(target_id, chunk, title_column, blob)
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
             self._insert_vector("file_vec", "file_id", target_id, file_vector)
@@ -500,7 +511,7 @@ class Store:
         self,
         file_id: int,
         chunk: Chunk,
-        fts_title: str,
+        title_column: str,
         vector: np.ndarray | bytes,
     ) -> None:
         # The passage's text is the span start:end of the document's text (`texts`).
@@ -511,7 +522,7 @@ class Store:
         chunk_id = self.conn.last_insert_rowid()
         self.conn.execute(
             "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
-            (chunk_id, fts_title, chunk.text),
+            (chunk_id, title_column, chunk.text),
         )
         self._insert_vector("chunk_vec", "chunk_id", chunk_id, vector)
 
@@ -529,7 +540,7 @@ class Store:
         )
 
     def _rewrite_fts_titles(self, file_id: int, name: str) -> None:
-        title = _fts_title(name, self.title_of(file_id))
+        title = fts_title(name, self.title_of(file_id))
         text = self.texts.document(file_id) or ""
         spans = fetch_all(
             self.conn, "SELECT id, start, end FROM chunks WHERE file_id = ?", (file_id,)
@@ -540,11 +551,9 @@ class Store:
                 "INSERT INTO chunk_fts(rowid, title, text) VALUES (?, ?, ?)",
                 (chunk_id, title, text[int(start) : int(end)]),
             )
-
-
-def _fts_title(name: str, title: str | None) -> str:
-    stem = os.path.splitext(name)[0]
-    return stem if not title or title == stem else f"{stem} {title}"
+            # Logged again, for the keyword copy (core.store.words) to read its new
+            # title; the vector copy reads its vector again, unchanged.
+            self._log_vector("chunk", int(chunk_id), added=True)
 
 
 def mean_direction(vectors: np.ndarray) -> np.ndarray:

@@ -6,11 +6,19 @@ holds the SQL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import apsw
 
 from core.store.connection import fetch_all, fetch_one
+
+
+def fts_title(name: str, title: str | None) -> str:
+    """What a passage's title column holds: its file's name without the extension, and
+    the document's own title where it has another."""
+    stem = os.path.splitext(name)[0]
+    return stem if not title or title == stem else f"{stem} {title}"
 
 
 class KeywordIndex:

@@ -1,0 +1,229 @@
+"""The keyword copy in memory (core.store.words) against FTS5: the same best passages and
+scores, kept in step through every write, saved and loaded, rebuilt when its saved copy is
+another index's or damaged, and never returning a deleted file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.app import Trove
+from core.store.connection import snapshot
+from core.store.keywords import KeywordIndex
+from core.store.words import WordCopy, words_of
+from core.terms import Terms
+from tests.conftest import open_trove, run_index, write
+from tests.fakes import FakeEmbedder
+
+VOCABULARY = (
+    "river garden lease rent tenant budget invoice harbour ferry bicycle gear chain "
+    "sourdough flour oven proof fig tree water soil pot repot leaf summer winter train "
+    "ticket station museum painting lighthouse keeper storm island map compass"
+).split()
+QUERIES = (
+    "rent for the garden lease",
+    "ferry to the island lighthouse",
+    "repot the fig tree in summer",
+    "water water soil",  # a word said twice counts twice
+    "museum ticket",
+)
+
+
+def notes(folder: Path, count: int = 60, seed: int = 5) -> Path:
+    rng = random.Random(seed)
+    for i in range(count):
+        words = [rng.choice(VOCABULARY) for _ in range(rng.randint(40, 160))]
+        body = ". ".join(" ".join(words[j : j + 8]) for j in range(0, len(words), 8))
+        write(
+            folder, f"{i // 20}/note {i:02} {rng.choice(VOCABULARY)}.md", f"# Note {i}\n\n{body}.\n"
+        )
+    return folder
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> tuple[Trove, Path]:
+    folder = notes(tmp_path / "notes")
+    trove = open_trove(FakeEmbedder())
+    trove.add_folder(folder)
+    run_index(trove)
+    yield trove, folder
+    trove.close()
+
+
+def ready(trove: Trove) -> WordCopy:
+    """The store's keyword copy, built (in the background, waited for) and synced."""
+    copy = trove.store.words
+    copy.min_passages = 0
+    with snapshot(trove.store.conn):
+        copy.sync()
+    copy.wait(120)
+    with snapshot(trove.store.conn):
+        assert copy.sync()
+    return copy
+
+
+def stems(trove: Trove, text: str) -> list[str]:
+    query = Terms(trove.store.conn).query(text)
+    found = words_of(query.stems[word] for word in query.repeats)
+    assert found is not None
+    return found
+
+
+def fts5(trove: Trove, text: str, k: int = 50) -> list[tuple[int, int, float]]:
+    query = Terms(trove.store.conn).query(text)
+    return KeywordIndex(trove.store.conn).matches(query.fts_any(), k, 2.0, "", [])
+
+
+def same_ranking(ours: list[tuple[int, int, float]], theirs: list[tuple[int, int, float]]) -> None:
+    """The same scores in the same order, and each passage where FTS5 has it, up to ties
+    (passages with the same score may come in either order)."""
+    assert len(ours) == len(theirs)
+    assert [s for _, _, s in ours] == pytest.approx([s for _, _, s in theirs], rel=1e-4)
+    by_score: dict[float, set[tuple[int, int]]] = {}
+    for passage, file_id, score in theirs:
+        by_score.setdefault(round(score, 3), set()).add((passage, file_id))
+    for passage, file_id, score in ours[:-1]:  # the last may tie with one left out
+        assert (passage, file_id) in by_score[round(score, 3)]
+
+
+def test_the_copy_ranks_passages_as_fts5_does(indexed: tuple[Trove, Path]) -> None:
+    trove, _ = indexed
+    copy = ready(trove)
+    for text in QUERIES:
+        with snapshot(trove.store.conn):
+            same_ranking(copy.best(stems(trove, text), 50), fts5(trove, text))
+
+
+def test_the_copy_follows_deletions_additions_and_renames(indexed: tuple[Trove, Path]) -> None:
+    trove, folder = indexed
+    copy = ready(trove)
+    gone = next(folder.glob("0/note 00 *.md"))
+    gone.unlink()
+    write(folder, "2/quokka.md", "A quokka smiled at the ferry.\n")
+    renamed = next(folder.glob("1/note 20 *.md"))
+    renamed.rename(renamed.with_name("wombat burrow.md"))
+    run_index(trove)
+    with snapshot(trove.store.conn):
+        assert copy.sync()
+        files = {
+            row.id: row.path
+            for row in map(trove.store.file_by_path, map(str, folder.rglob("*.md")))
+            if row
+        }
+        for text in (*QUERIES, "quokka", "wombat burrow"):
+            # Every passage that matches (fewer than 500), scored within a percent: the
+            # words' rarity and the average length stay the build's until it is redone.
+            ours = {(p, f): score for p, f, score in copy.best(stems(trove, text), 500)}
+            theirs = {(p, f): score for p, f, score in fts5(trove, text, 500)}
+            assert ours.keys() == theirs.keys()
+            assert [ours[key] for key in theirs] == pytest.approx(list(theirs.values()), rel=0.01)
+            assert {f for _, f in ours} <= set(files)  # no passage of a deleted file
+        assert {files[f] for _, f, _ in copy.best(["quokka"], 10)} == {str(folder / "2/quokka.md")}
+        # A moved file's passages hold its new name in their title column.
+        assert {files[f] for _, f, _ in copy.best(["wombat"], 10)} == {
+            str(renamed.with_name("wombat burrow.md"))
+        }
+
+
+def test_words_in_the_text_agree_with_the_tokenizer(indexed: tuple[Trove, Path]) -> None:
+    trove, _ = indexed
+    copy = ready(trove)
+    terms = Terms(trove.store.conn)
+    with snapshot(trove.store.conn):
+        passages = [int(r[0]) for r in trove.store.conn.execute("SELECT id FROM chunks")][:40]
+        texts = trove.store.texts.passages(passages)
+        words = ["note", "rent", "ferri", "water", "quokka"]
+        held = copy.in_text(words, passages)
+    for row, passage in enumerate(passages):
+        present = terms.document_stems(texts[passage])
+        assert held[row].tolist() == [word in present for word in words]
+    assert held.any() and not held.all()
+
+
+def test_a_filter_keeps_only_the_files_it_allows(indexed: tuple[Trove, Path]) -> None:
+    trove, _ = indexed
+    copy = ready(trove)
+    with snapshot(trove.store.conn):
+        everything = copy.best(stems(trove, "rent lease"), 500)
+        files = sorted({f for _, f, _ in everything})
+        allowed = np.zeros(max(files) + 1, dtype=bool)
+        allowed[files[::2]] = True
+        kept = copy.best(stems(trove, "rent lease"), 500, allowed)
+    assert kept == [hit for hit in everything if allowed[hit[1]]]
+
+
+def test_search_finds_the_same_files_with_the_copy_and_without(
+    indexed: tuple[Trove, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trove, _ = indexed
+    ready(trove)
+    with_copy = {text: trove.search(text, limit=15) for text in QUERIES}
+    assert trove.store.words.usable
+    monkeypatch.setattr(WordCopy, "sync", lambda self: False)
+    for text, results in with_copy.items():
+        without = trove.search(text, limit=15)
+        assert [r.score for r in results] == pytest.approx([r.score for r in without], abs=1e-4)
+        assert {(r.path, round(r.score, 3)) for r in results} == {
+            (r.path, round(r.score, 3)) for r in without
+        }
+
+
+def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
+    indexed: tuple[Trove, Path],
+) -> None:
+    trove, _ = indexed
+    copy = ready(trove)
+    assert copy.copy_path is not None and copy.copy_path.is_file()
+    if os.name == "posix":
+        assert stat.S_IMODE(copy.copy_path.stat().st_mode) == 0o600
+    saved_at = copy.copy_path.stat().st_mtime_ns
+    again = WordCopy(trove.store.conn, copy.path)
+    again.min_passages = 0
+    with snapshot(trove.store.conn):
+        again.sync()
+    again.wait(60)
+    with snapshot(trove.store.conn):
+        assert again.sync()
+        same_ranking(again.best(stems(trove, QUERIES[0]), 50), fts5(trove, QUERIES[0]))
+    assert copy.copy_path.stat().st_mtime_ns == saved_at  # loaded, not built again
+
+
+def test_a_copy_of_another_index_or_a_damaged_one_is_built_again(
+    indexed: tuple[Trove, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    trove, _ = indexed
+    copy = ready(trove)
+    assert copy.copy_path is not None
+    with trove.store.transaction():
+        trove.store.set_meta("index_id", "another index")
+    with snapshot(trove.store.conn):
+        assert not copy.sync()  # not this index's: FTS5 answers until it is built again
+    copy.wait(120)
+    with snapshot(trove.store.conn):
+        assert copy.sync()
+    copy.copy_path.write_bytes(b"not a saved copy at all")
+    again = WordCopy(trove.store.conn, copy.path)
+    again.min_passages = 0
+    with caplog.at_level(logging.WARNING), snapshot(trove.store.conn):
+        assert not again.sync()
+    again.wait(120)
+    assert "saved keyword copy is unreadable" in caplog.text
+    with snapshot(trove.store.conn):
+        assert again.sync()
+        same_ranking(again.best(stems(trove, QUERIES[1]), 50), fts5(trove, QUERIES[1]))
+
+
+def test_small_indexes_and_split_words_stay_with_fts5(indexed: tuple[Trove, Path]) -> None:
+    trove, _ = indexed
+    copy = trove.store.words  # the default threshold: far more passages than these
+    with snapshot(trove.store.conn):
+        assert not copy.sync()
+    assert copy._worker is None  # nothing is built for a small index
+    assert words_of([("rent",), ("e", "mail")]) is None  # FTS5 matches "e_mail" as a phrase
+    assert trove.search("rent for the garden lease e_mail", limit=5)
