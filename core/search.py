@@ -102,6 +102,7 @@ class Searcher:
         self.weights = weights or Weights()
         self.terms = Terms(self.conn)
         self.keywords = KeywordIndex(self.conn)
+        self._scope: tuple[Filters, np.ndarray | None] | None = None  # this search's _allowed
 
     # -- public ----------------------------------------------------------------------
 
@@ -124,6 +125,7 @@ class Searcher:
             if self.store.model_binding() is None:
                 return []
             filters = filters or Filters()
+            self._scope = None  # a new snapshot: the files in scope are asked again
             if meaning:
                 # Not for the answer by words: at a million passages, loading the copy
                 # of the vectors would hold back the answer given while the model loads.
@@ -198,6 +200,7 @@ class Searcher:
         with snapshot(self.conn):
             if not self._sync_vectors():
                 return []
+            self._scope = None
             allowed = self._allowed(filters or Filters())
             nearest = self.store.vectors.nearest("file", vector, limit + 1, allowed)
             scored = [
@@ -247,12 +250,16 @@ class Searcher:
         return np.array([f for f, _ in found]), np.stack([v for _, v in found])
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
-        """Which files a search may return, as a mask by file id (None: all)."""
+        """Which files a search may return, as a mask by file id (None: all); asked of
+        SQLite once a search, though both sides use it."""
         if filters.empty:
             return None
+        if self._scope is not None and self._scope[0] is filters:
+            return self._scope[1]
         ids = self.store.files_passing(filters)
         mask = np.zeros(max(ids, default=-1) + 1, dtype=bool)
         mask[ids] = True
+        self._scope = (filters, mask)
         return mask
 
     def _nearest(

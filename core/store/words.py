@@ -55,6 +55,8 @@ FORMAT = 2
 MIN_PASSAGES = 50_000
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
 BLOCK_BITS = 16
+CODE_BITS = 8  # a posting's count code, below its passage id when sorting
+WORD_SHIFT = 39  # a word's number above 31 bits of passage id and the code
 MAX_COUNT = 127  # counts keep 7 bits; the 8th says whether the word is in the text column
 IN_TEXT = 128
 FILES_A_BATCH = 2_000
@@ -197,20 +199,20 @@ class Tokens:
 
 
 def build(conn: apsw.Connection, title_weight: float) -> Postings:
-    """The copy of the index ``conn`` reads, inside one read snapshot."""
+    """The copy of the index ``conn`` reads, inside one read snapshot.
+
+    Each posting is gathered as one int64 (word number, passage id, count code), so that
+    a single in-place sort orders them by word and then passage with no second copy."""
     with snapshot(conn):
         seq, index = latest_change(conn), index_id(conn)
         tokens = Tokens(conn, title_weight)
         texts = Texts(conn)
         words: dict[str, int] = {}
-        numbers: list[np.ndarray] = []
-        passage_ids: list[np.ndarray] = []
-        counts: list[np.ndarray] = []
-        lengths: dict[int, tuple[int, int]] = {}  # passage -> (file, tokens)
+        keys: list[np.ndarray] = []
+        held: list[tuple[int, int, int]] = []  # (passage, file, tokens)
         files = [int(row[0]) for row in conn.execute("SELECT id FROM files ORDER BY id")]
         for start in range(0, len(files), FILES_A_BATCH):
-            part = files[start : start + FILES_A_BATCH]
-            first, last = part[0], part[-1]
+            first, last = files[start], files[min(start + FILES_A_BATCH, len(files)) - 1]
             titles = {
                 int(f): fts_title(str(name), title)
                 for f, name, title in conn.execute(
@@ -223,63 +225,72 @@ def build(conn: apsw.Connection, title_weight: float) -> Postings:
                 (first, last),
             )
             documents = texts.documents({int(row[1]) for row in spans})
-            batch_words: list[int] = []
-            batch_ids: list[int] = []
-            batch_counts: list[float] = []
-            batch_flags: list[bool] = []
+            numbers: list[int] = []
+            passages: list[int] = []
+            counts: list[float] = []
+            flags: list[bool] = []
             for chunk, file_id, begin, end in spans:
                 text = documents.get(int(file_id), "")[int(begin) : int(end)]
                 passage = tokens.counted(int(file_id), titles.get(int(file_id), ""), text)
-                lengths[int(chunk)] = (int(file_id), passage.length)
+                held.append((int(chunk), int(file_id), passage.length))
                 for word, n in passage.counts.items():
-                    batch_words.append(words.setdefault(word, len(words)))
-                    batch_ids.append(int(chunk))
-                    batch_counts.append(n)
-                    batch_flags.append(word in passage.in_text)
-            numbers.append(np.array(batch_words, dtype=np.int32))
-            passage_ids.append(np.array(batch_ids, dtype=np.int64))
-            counts.append(_codes(batch_counts, batch_flags))
-    return _assemble(words, numbers, passage_ids, counts, lengths, seq, index, title_weight)
+                    numbers.append(words.setdefault(word, len(words)))
+                    passages.append(int(chunk))
+                    counts.append(n)
+                    flags.append(word in passage.in_text)
+            keys.append(_keys(numbers, passages, _codes(counts, flags)))
+    return _assemble(words, keys, held, seq, index, title_weight)
+
+
+def _keys(numbers: list[int], passages: list[int], codes: np.ndarray) -> np.ndarray:
+    """Postings packed for sorting: word number, then passage id, then count code."""
+    key = np.array(numbers, dtype=np.int64) << WORD_SHIFT
+    key |= np.array(passages, dtype=np.int64) << CODE_BITS
+    key |= codes.astype(np.int64)
+    return key
 
 
 def _assemble(
     words: dict[str, int],
-    numbers: list[np.ndarray],
-    passage_ids: list[np.ndarray],
-    counts: list[np.ndarray],
-    lengths: dict[int, tuple[int, int]],
+    batches: list[np.ndarray],
+    held: list[tuple[int, int, int]],
     seq: int,
     index: str,
     title_weight: float,
 ) -> Postings:
-    number = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int32)
-    ids = np.concatenate(passage_ids) if passage_ids else np.zeros(0, dtype=np.int64)
-    count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.uint8)
-    order = np.lexsort((ids, number))  # by word, then passage
-    number, ids, count = number[order], ids[order], count[order]
-    del order
-    starts = np.searchsorted(number, np.arange(len(words) + 1)).astype(np.int64)
-    size = max(lengths, default=-1) + 1
+    if len(words) >= 1 << (63 - WORD_SHIFT) or max((p for p, _, _ in held), default=0) >> 31:
+        raise ValueError("too many words or passages for the keyword copy")
+    key = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+    batches.clear()
+    key.sort()  # in place: by word, then passage
+    starts = np.searchsorted(key, np.arange(len(words) + 1, dtype=np.int64) << WORD_SHIFT)
+    size = max((p for p, _, _ in held), default=-1) + 1
     blocks_n = (size >> BLOCK_BITS) + 1
-    block_of = (ids >> BLOCK_BITS) + number.astype(np.int64) * blocks_n
-    blocks = np.bincount(block_of, minlength=len(words) * blocks_n).astype(np.int32)
+    # Where each (word, block of passage ids) begins: the counts of postings in each.
+    edges = (np.arange(len(words), dtype=np.int64)[:, None] << WORD_SHIFT) | (
+        np.arange(blocks_n + 1, dtype=np.int64)[None, :] << (BLOCK_BITS + CODE_BITS)
+    )
+    edges[:, -1] = (np.arange(1, len(words) + 1, dtype=np.int64)) << WORD_SHIFT
+    blocks = np.diff(np.searchsorted(key, edges.ravel()).reshape(edges.shape), axis=1)
+    counts = (key & ((1 << CODE_BITS) - 1)).astype(np.uint8)
+    low = ((key >> CODE_BITS) & ((1 << BLOCK_BITS) - 1)).astype(np.uint16)
+    del key
+    table = np.array(held, dtype=np.int64).reshape(-1, 3)
     norm = np.zeros(size, dtype=np.float32)
     file_of = np.full(size, -1, dtype=np.int64)
-    held = np.fromiter(lengths, dtype=np.int64, count=len(lengths))
-    values = np.array(list(lengths.values()), dtype=np.int64).reshape(-1, 2)
-    average = float(values[:, 1].mean()) if len(values) else 1.0
-    if len(held):
-        norm[held] = K1 * (1 - B + B * values[:, 1] / max(average, 1e-9))
-        file_of[held] = values[:, 0]
+    average = float(table[:, 2].mean()) if len(table) else 1.0
+    if len(table):
+        norm[table[:, 0]] = K1 * (1 - B + B * table[:, 2] / max(average, 1e-9))
+        file_of[table[:, 0]] = table[:, 1]
     return Postings(
         words,
-        starts,
-        blocks.reshape(len(words), blocks_n),
-        (ids & ((1 << BLOCK_BITS) - 1)).astype(np.uint16),
-        count,
+        starts.astype(np.int64),
+        blocks.astype(np.int32),
+        low,
+        counts,
         norm,
         file_of,
-        len(lengths),
+        len(table),
         average,
         seq,
         index,
