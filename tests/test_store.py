@@ -169,3 +169,34 @@ def test_files_under_targets_reads_exactly_what_they_cover(tmp_path: Path) -> No
     ]
     assert sorted(store.files_under(home.id, ["/home/me"])) == sorted(paths)
     assert store.files_under(other.id, ["/home/me"]) == {}
+
+
+def test_a_page_of_results_is_read_by_passage_not_by_scanning_files(tmp_path: Path) -> None:
+    """result_rows starts from the passages asked for: for a page of more than a few of
+    them, SQLite (with no statistics) would rather start from the index on files' state
+    and visit every indexed file (200 ms a page at a million passages)."""
+    from tests.conftest import indexed_sample, open_trove
+    from tests.fakes import FakeEmbedder
+
+    indexed_sample(FakeEmbedder(), tmp_path)
+    trove = open_trove(FakeEmbedder())
+    try:
+        store = trove.store
+        chunks = [int(r[0]) for r in store.conn.execute("SELECT id FROM chunks LIMIT 40")]
+        seen: list[tuple[str, object]] = []
+
+        def trace(_cursor: object, statement: str, bindings: object) -> bool:
+            seen.append((statement, bindings))
+            return True
+
+        store.conn.exec_trace = trace
+        rows = store.result_rows(chunks)
+        store.conn.exec_trace = None
+        assert set(rows) == set(chunks)
+        statement, bindings = next(s for s in seen if "JOIN files" in s[0])
+        plan = [
+            str(row[3]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {statement}", bindings)
+        ]
+        assert plan[0].startswith("SEARCH c USING INTEGER PRIMARY KEY"), plan
+    finally:
+        trove.close()
