@@ -366,30 +366,29 @@ class Searcher:
         }
         weights = self._idf(terms)
         total = sum(weights.values()) or 1.0
-        present = self._words_present(best, terms)
-        return {
-            file_id: sum(weights[word] for word in words) / total
-            for file_id, words in present.items()
-        }
+        files, present = self._words_present(best, terms)
+        shares = present @ np.array([weights[word] for word in terms.words]) / total
+        return dict(zip(files, shares.tolist(), strict=True))
 
-    def _words_present(self, best: dict[int, list[int]], terms: QueryTerms) -> dict[int, set[str]]:
-        """The query's words found in the text of each file's chosen passages: from the
-        keyword copy when it answered, else by reading and tokenizing the passages."""
-        chunks = [chunk for chunks in best.values() for chunk in chunks]
+    def _words_present(
+        self, best: dict[int, list[int]], terms: QueryTerms
+    ) -> tuple[list[int], np.ndarray]:
+        """The files of ``best`` and, for each, which of the query's words (in the order
+        of ``terms.words``) the text of its chosen passages holds: from the keyword copy
+        when it answered, else by reading and tokenizing the passages."""
+        files = list(best)
+        chunks = [chunk for file_id in files for chunk in best[file_id]]
         stems = words_of(terms.stems[word] for word in terms.words)
-        if stems is not None and self.store.words.usable:
+        if stems is not None and self.store.words.usable and chunks:
             held = self.store.words.in_text(stems, chunks)
-            row = dict(zip(chunks, held, strict=True))
-            return {
-                file_id: {w for i, w in enumerate(terms.words) if any(row[c][i] for c in chunks)}
-                for file_id, chunks in best.items()
-            }
+            starts = np.cumsum([0] + [len(best[file_id]) for file_id in files[:-1]])
+            return files, np.logical_or.reduceat(held, starts, axis=0)
         texts = self.store.texts.passages(chunks)
-        present: dict[int, set[str]] = {}
-        for file_id, chunks in best.items():
-            found = set().union(*(self.terms.document_stems(texts[c]) for c in chunks))
-            present[file_id] = {w for w in terms.words if set(terms.stems[w]) <= found}
-        return present
+        present = np.zeros((len(files), len(terms.words)), dtype=bool)
+        for row, file_id in enumerate(files):
+            found = set().union(*(self.terms.document_stems(texts[c]) for c in best[file_id]))
+            present[row] = [set(terms.stems[w]) <= found for w in terms.words]
+        return files, present
 
     def _idf(self, terms: QueryTerms) -> dict[str, float]:
         # The copy's count, once loaded: no count(*) of a million rows.
