@@ -227,3 +227,18 @@ def test_small_indexes_and_split_words_stay_with_fts5(indexed: tuple[Trove, Path
     assert copy._worker is None  # nothing is built for a small index
     assert words_of([("rent",), ("e", "mail")]) is None  # FTS5 matches "e_mail" as a phrase
     assert trove.search("rent for the garden lease e_mail", limit=5)
+
+
+def test_a_copy_turned_off_answers_nothing_and_builds_nothing(
+    indexed: tuple[Trove, Path],
+) -> None:
+    """As in `trove search TEXT`, which would exit before a build could finish."""
+    trove, _ = indexed
+    copy = trove.store.words
+    copy.min_passages = 0
+    copy.enabled = False
+    with snapshot(trove.store.conn):
+        assert not copy.sync()
+    assert copy._worker is None
+    assert trove.search("rent for the garden lease", limit=5)
+    assert copy._worker is None and not copy.usable

@@ -417,6 +417,7 @@ def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
             )
         if args.batch is not None:
             return _search_batch(trove, args, out)
+        trove.store.words.enabled = False  # one search: FTS5 answers it sooner
         if note := trove.language_note(args.text):
             print(f"trove: {note}", file=sys.stderr)
         results = _search(trove, args, args.text, floor=not args.all)

@@ -308,6 +308,9 @@ class WordCopy:
         self.copy_path = None if path is None else Path(f"{path}{WORD_COPY}")
         self.title_weight = 2.0
         self.min_passages = MIN_PASSAGES
+        # Off in a process that answers one search and exits (`trove search TEXT`): it
+        # would only start a build, slowing that search, and exit before it is done.
+        self.enabled = True
         self.usable = False  # as of the last sync: the copy can answer in that snapshot
         self._lock = threading.RLock()
         self._base: Postings | None = None
@@ -325,6 +328,9 @@ class WordCopy:
         """Bring the copy up to the connection's snapshot (call inside it); whether it can
         answer there.  Never waits for a build: one is started when worth it."""
         with self._lock:
+            if not self.enabled:
+                self.usable = False
+                return False
             latest, start = latest_change(self.conn), log_start(self.conn)
             base = self._base
             self.usable = (
