@@ -80,8 +80,8 @@ class Terms:
         kept = tuple(dict.fromkeys(repeats))
         return QueryTerms(kept, repeats, {w: stems[w] for w in kept}, identifiers)
 
-    def document_stems(self, text: str) -> set[str]:
-        """The stems ``text`` puts in the keyword index (no offsets: cheaper)."""
+    def document_tokens(self, text: str) -> list[str]:
+        """The stems ``text`` puts in the keyword index, each time it does."""
         # Bare strings (no offsets, no colocated forms): a third faster than tuples.
         tokens = self._tokenizer(
             text.encode("utf-8"),
@@ -90,7 +90,11 @@ class Terms:
             include_offsets=False,
             include_colocated=False,
         )
-        return set(cast(list[str], tokens))
+        return cast(list[str], tokens)
+
+    def document_stems(self, text: str) -> set[str]:
+        """The stems ``text`` puts in the keyword index."""
+        return set(self.document_tokens(text))
 
     def positions(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, stem) of every token, as character offsets into ``text``."""

@@ -56,9 +56,10 @@ def indexed(tmp_path: Path) -> tuple[Trove, Path]:
     trove.close()
 
 
-def ready(trove: Trove) -> WordCopy:
-    """The store's keyword copy, built (in the background, waited for) and synced."""
-    copy = trove.store.words
+def ready(trove: Trove, copy: WordCopy | None = None) -> WordCopy:
+    """A keyword copy (the store's own by default) loaded or built, in the background
+    and waited for, then synced."""
+    copy = copy or trove.store.words
     copy.min_passages = 0
     with snapshot(trove.store.conn):
         copy.sync()
@@ -183,13 +184,8 @@ def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
     if os.name == "posix":
         assert stat.S_IMODE(copy.copy_path.stat().st_mode) == 0o600
     saved_at = copy.copy_path.stat().st_mtime_ns
-    again = WordCopy(trove.store.conn, copy.path)
-    again.min_passages = 0
+    again = ready(trove, WordCopy(trove.store.conn, copy.path))
     with snapshot(trove.store.conn):
-        again.sync()
-    again.wait(60)
-    with snapshot(trove.store.conn):
-        assert again.sync()
         same_ranking(again.best(stems(trove, QUERIES[0]), 50), fts5(trove, QUERIES[0]))
     assert copy.copy_path.stat().st_mtime_ns == saved_at  # loaded, not built again
 

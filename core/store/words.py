@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import apsw
 import numpy as np
@@ -46,7 +46,7 @@ from core.store.connection import connect, fetch_all, snapshot
 from core.store.keywords import fts_title
 from core.store.mirror import index_id, latest_change, log_start
 from core.store.texts import BATCH, Texts
-from core.terms import TOKENIZER
+from core.terms import Terms
 
 log = logging.getLogger(__name__)
 
@@ -160,21 +160,11 @@ class Tokens:
     def __init__(self, conn: apsw.Connection, title_weight: float) -> None:
         self.conn = conn
         self.title_weight = title_weight
-        self._tokenize = conn.fts5_tokenizer(*TOKENIZER)
-
-    def tokens(self, text: str) -> list[str]:
-        # Bare strings, as asked: no offsets, no colocated forms.
-        found = self._tokenize(
-            text.encode("utf-8"),
-            apsw.FTS5_TOKENIZE_DOCUMENT,
-            None,
-            include_offsets=False,
-            include_colocated=False,
-        )
-        return cast(list[str], found)
+        self._terms = Terms(conn)
 
     def counted(self, file_id: int, title: str, text: str) -> Passage:
-        in_title, in_text = Counter(self.tokens(title)), Counter(self.tokens(text))
+        tokens = self._terms.document_tokens
+        in_title, in_text = Counter(tokens(title)), Counter(tokens(text))
         counts = {word: float(n) for word, n in in_text.items()}
         for word, n in in_title.items():
             counts[word] = counts.get(word, 0.0) + self.title_weight * n
@@ -465,22 +455,21 @@ class WordCopy:
             assert base is not None and self.usable
             size = max(len(base.norm), max(self._added, default=-1) + 1)
             scores = np.zeros(size, dtype=np.float32)
-            total = base.passages + len(self._added) - int(self._masked.sum())
+            total = max(1, base.passages + len(self._added) - int(self._masked.sum()))
+            idf = {word: _idf(total, self.passages_with(word)) for word in words}
             for word in words:
-                idf = _idf(max(total, 1), self.passages_with(word))
                 number = base.words.get(word)
                 if number is not None:
                     ids = base.ids(number)
                     tf = base.counts_of(number)
-                    scores[ids] += idf * (tf * np.float32(K1 + 1)) / (tf + base.norm[ids])
+                    scores[ids] += idf[word] * (tf * np.float32(K1 + 1)) / (tf + base.norm[ids])
             scores[: len(self._masked)][self._masked] = 0.0
             for word in words:
-                idf = _idf(max(total, 1), self.passages_with(word))
                 for passage in self._with_word.get(word, ()):
                     held = self._added[passage]
                     count = min(held.counts[word], MAX_COUNT)
                     norm = K1 * (1 - B + B * held.length / base.average)
-                    scores[passage] += idf * count * (K1 + 1) / (count + norm)
+                    scores[passage] += idf[word] * count * (K1 + 1) / (count + norm)
             found = np.flatnonzero(scores)
             if allowed is not None:
                 files = self._files(found)
