@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 WORD_COPY = "-words"  # the saved copy's name: the index file's, with this added
 FORMAT = 2
-MIN_PASSAGES = 50_000
+MIN_PASSAGES = 5_000
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
 BLOCK_BITS = 16
 CODE_BITS = 8  # a posting's count code, below its passage id when sorting
