@@ -75,11 +75,15 @@ class Trove:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        readonly: bool = False,
     ) -> Trove:
+        """Trove on the index ``locations`` name; ``readonly`` through a connection that
+        cannot write, for a process that only answers (it never makes the index)."""
         locations = locations or Locations.from_environment()
-        locations.ensure()
+        if not readonly:
+            locations.ensure()
         settings = settings or load_settings(locations.settings)
-        store = Store.open(locations.database)
+        store = Store.open(locations.database, readonly=readonly)
         embedder = embedder or SentenceTransformerEmbedder.for_settings(settings)
         return cls(locations, settings, store, embedder, Registry.default())
 

@@ -3,24 +3,27 @@
 It runs in a new temporary Trove home and never touches the person's own index. In order,
 it opens a new index with sqlite-vec, loads the model and embeds a sentence, reads a PDF
 and a DOCX in an extraction worker process, indexes them, answers a paraphrase through
-sqlite-vec, watches the folder until a newly written file is searchable, and opens the
-window in its own process, waiting until the window shows a search's results. Each part
-gives one ``Outcome``; a part that needs an earlier one that failed is reported as not run.
+sqlite-vec, watches the folder until a newly written file is searchable, asks ``trove
+mcp`` in its own process the paraphrase as an AI assistant would, and opens the window in
+its own process, waiting until the window shows a search's results. Each part gives one
+``Outcome``; a part that needs an earlier one that failed is reported as not run.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import json
 import os
 import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +51,7 @@ WINDOW_QUERY = "who notes down the foghorn at the lighthouse"
 
 WATCH_TIMEOUT_S = 60.0
 WINDOW_TIMEOUT_S = 180.0
+MCP_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,7 @@ class SelfTest:
             ("index", self.check_index),
             ("sqlite-vec", self.check_knn),
             ("watcher", self.check_watcher),
+            ("assistants", self.check_mcp),
             ("window", self.check_window),
         ]
 
@@ -181,6 +186,27 @@ class SelfTest:
         self._expect_first(trove.search(WATCHED_QUERY, limit=3), name, WATCHED_QUERY)
         return f"a new file was indexed {delay:.1f} s after it was written"
 
+    def check_mcp(self) -> str:
+        """``trove mcp`` in its own process, asked by meaning over MCP's JSON-RPC."""
+        env = {**os.environ, HOME_VARIABLE: str(self.locations.data)}
+        server = subprocess.Popen(
+            mcp_command(),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            result = _mcp_search(server, PARAPHRASE[0])
+        finally:
+            server.kill()
+            server.communicate()
+        names = [os.path.basename(found["path"]) for found in result.get("results", [])]
+        if not names or names[0] != PARAPHRASE[1]:
+            raise SelfTestFailed(f"over MCP, {PARAPHRASE[0]!r} ranked {names} first")
+        return f"an assistant's search over MCP ranks {names[0]} first"
+
     def check_window(self) -> str:
         if self.window is None:
             raise SelfTestFailed("the desktop app is not installed")
@@ -251,6 +277,51 @@ def window_command() -> list[str] | None:
         desktop = me.with_name("trove-desktop" + me.suffix)
         return [str(desktop)] if desktop.exists() else [str(me), "gui"]
     return [sys.executable, "-m", "core.cli", "gui"]
+
+
+def mcp_command() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "mcp"]
+    return [sys.executable, "-m", "core.cli", "mcp"]
+
+
+def _mcp_search(server: subprocess.Popen[str], query: str) -> dict[str, Any]:
+    """Say hello to an MCP server on stdio as a client does, then call its search tool;
+    the tool's structured result."""
+    messages: queue.SimpleQueue[str] = queue.SimpleQueue()
+    assert server.stdin is not None and server.stdout is not None
+    stdout = server.stdout
+
+    def listen() -> None:
+        for line in stdout:
+            messages.put(line)
+
+    threading.Thread(target=listen, daemon=True).start()
+    hello = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "self-test", "version": "1"},
+    }
+    call = {"name": "search", "arguments": {"query": query, "limit": 3}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+    ):
+        server.stdin.write(json.dumps(message) + "\n")
+    server.stdin.flush()
+    deadline = time.monotonic() + MCP_TIMEOUT_S
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            reply = json.loads(messages.get(timeout=left))
+        except queue.Empty:
+            break
+        if reply.get("id") == 2:
+            result = reply.get("result") or {}
+            if "error" in reply or result.get("isError"):
+                raise SelfTestFailed(f"the MCP search failed: {reply.get('error') or result}")
+            return dict(result.get("structuredContent") or {})
+    raise SelfTestFailed(f"the MCP server gave no answer in {MCP_TIMEOUT_S:.0f} s")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +28,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from desktop.tasks import OnError, Tasks
 
 if TYPE_CHECKING:
+    from core.answering import AnswerServer, Reply, Request
     from core.app import Trove
     from core.embedding import Embedder
     from core.events import CancelToken
@@ -95,6 +98,7 @@ class Engine(QObject):
         self.trove: Trove | None = None
         self._reader: Trove | None = None
         self._watcher: Watcher | None = None
+        self._answering: AnswerServer | None = None
         self._latest: dict[str, int] = {}
         self._switch_cancel: CancelToken | None = None
         self.is_ready = False
@@ -110,6 +114,7 @@ class Engine(QObject):
 
     def _open(self) -> None:
         from core.app import Trove
+        from core.cli.answers import serve_answers
         from core.paths import Locations
         from core.search import prepare
 
@@ -117,6 +122,25 @@ class Engine(QObject):
         trove = Trove.open(locations, embedder=self._embedder)
         self.trove, self._reader = trove, trove.reader()
         prepare()  # before the model's libraries load: see core.search.prepare
+        # `trove search` asks this process, which has (or soon has) its model loaded.
+        self._answering = serve_answers(locations, self._answer)
+
+    def _answer(self, request: Request) -> Reply:
+        """Another process's search (on the answering thread), run on the read thread
+        after the window's own; an error reply makes that process answer by itself."""
+        from core.cli.answers import ANSWER_WAIT_S, answer
+
+        if not self._model_loaded:  # it would hold up the window's searches by words
+            return {"error": "the model is loading"}
+
+        def job() -> Reply:
+            reader = self._reader
+            return answer(reader, request) if reader is not None else {"error": "closing"}
+
+        try:
+            return self.reads.run(job).result(timeout=ANSWER_WAIT_S)
+        except (CancelledError, FutureTimeout):
+            return {"error": "not answered in time"}
 
     def _opened(self, _: None) -> None:
         self.folders_changed.emit()
@@ -189,6 +213,9 @@ class Engine(QObject):
 
     def _close(self) -> None:
         self.is_ready = self._model_loaded = False
+        answering, self._answering = self._answering, None
+        if answering is not None:
+            answering.stop()
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.pause()  # stops the pass under way after its batch

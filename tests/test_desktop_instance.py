@@ -174,3 +174,31 @@ def test_a_request_brings_the_window_forward_from_the_tray_or_minimised(
     finally:
         window.hide()
         window.tray.hide()  # type: ignore[union-attr]
+
+
+def test_the_running_app_answers_the_command_lines_searches_until_it_stops(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from core.answering import ask
+    from core.answering import socket_path as answers_socket
+    from tests.conftest import write
+    from tests.desktop_support import started_engine
+
+    docs = tmp_path / "docs"
+    note = write(docs, "kiln.txt", "Firing the kiln to cone six takes eleven hours.")
+    asked = {"command": "search", "text": "kiln", "limit": 5, "type": [], "tty": False}
+    where = answers_socket(Locations.from_environment())
+    with started_engine(qtbot) as engine:
+        engine.add_folder(str(docs))
+        wait_for(qtbot, lambda: (ask(where, asked, wait_s=10) or {}).get("out", "")[:3] == " 1.")
+        reply = ask(where, asked, wait_s=10)
+        assert reply is not None and reply["exit"] == 0
+        assert reply["out"].startswith(f" 1. {note}")
+    assert not where.exists()
+    assert ask(where, asked, wait_s=10) is None
+
+
+def test_until_its_model_is_loaded_the_app_leaves_the_command_line_to_answer_itself() -> None:
+    engine = Engine()  # not started: no model yet
+    reply = engine._answer({"command": "search", "text": "kiln"})
+    assert reply == {"error": "the model is loading"}

@@ -11,7 +11,16 @@ import pytest
 
 from core.selftest import SelfTest, SelfTestFailed
 
-PARTS = ("database", "model", "extraction", "index", "sqlite-vec", "watcher", "window")
+PARTS = (
+    "database",
+    "model",
+    "extraction",
+    "index",
+    "sqlite-vec",
+    "watcher",
+    "assistants",
+    "window",
+)
 
 
 @pytest.mark.model
@@ -31,6 +40,7 @@ def test_the_self_test_passes_and_leaves_the_own_index_alone(trove_home: Path) -
         assert part in lines, done.stdout
     assert "(offscreen) showed" in lines["window"]
     assert "worker process" in lines["extraction"]
+    assert "over MCP ranks supplier_terms.docx first" in lines["assistants"]
     assert done.stdout.rstrip().endswith("The self-test passed.")
     assert not (trove_home / "index.sqlite3").exists()
 

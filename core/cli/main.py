@@ -8,35 +8,38 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
 import apsw
 
-from core.app import Trove
-from core.cli.doctor import run_doctor
+from core.cli.answers import (
+    answer,
+    ask_running,
+    search_text,
+    searched,
+    serve_answers,
+    similar_files,
+)
 from core.cli.interrupt import Interrupt
 from core.cli.output import (
     ProgressLine,
     print_json,
-    print_results,
     printable,
     private_lines,
     private_rules_help,
     result_json,
 )
+from core.dates import parse_since as since
 from core.errors import ConfigError, DiskFull, IndexDamaged, StoreError, TroveError
 from core.events import CancelToken, Event, FileFailed, Finished, Notice, Progress, ScanDone
-from core.extract.base import Category
 from core.paths import Locations
-from core.search import Result
-from core.store.connection import explained
 
 if TYPE_CHECKING:
+    from core.app import Trove
     from core.watch.watcher import Batch
 
 Handler = Callable[[argparse.Namespace, IO[str]], int]
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def known_condition(error: BaseException) -> TroveError | None:
     """A damaged index or a full disk met outside the store's own translation (a
     query, the writer lock's file), as the message a person can act on."""
+    from core.store.connection import explained
+
     database = Locations.from_environment().database
     if isinstance(error, apsw.Error):
         return explained(error, database)
@@ -210,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(handler=cmd_doctor)
 
+    mcp = commands.add_parser(
+        "mcp",
+        help="answer an AI assistant over MCP (stdio): search, similar, read, status; "
+        "read-only",
+    )
+    mcp.set_defaults(handler=cmd_mcp)
+
     gui = commands.add_parser("gui", help="open the Trove window")
     gui.add_argument("--search", type=_text, metavar="TEXT", help="open with TEXT searched for")
     gui.add_argument(
@@ -241,19 +253,10 @@ def _positive(value: str) -> int:
 
 
 def parse_since(value: str) -> datetime:
-    relative = re.fullmatch(r"(\d+)([dwmy])", value.strip().lower())
-    if relative:
-        days = int(relative.group(1)) * {"d": 1, "w": 7, "m": 30, "y": 365}[relative.group(2)]
-        try:
-            return datetime.now() - timedelta(days=days)
-        except OverflowError:
-            return datetime.min  # further back than dates go: every file
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date; use 2024-05-01 or 7d, 3w, 6m, 1y"
-        ) from None
+        return since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _text(value: str) -> str:
@@ -286,6 +289,14 @@ def _is_utf8(value: str) -> bool:
 # -- commands ----------------------------------------------------------------------------
 
 
+def _open() -> Trove:
+    """Trove on the user's index.  Imported here: loading the core's libraries takes a
+    third of a second, which a search answered by a running Trove never needs."""
+    from core.app import Trove
+
+    return Trove.open()
+
+
 def cmd_gui(args: argparse.Namespace, out: IO[str]) -> int:
     # The core does not know the desktop package; the window is found the way any
     # front end is, through the entry points installed with Trove.
@@ -299,8 +310,14 @@ def cmd_gui(args: argparse.Namespace, out: IO[str]) -> int:
     return start(["trove", *options, *(["--self-test"] if args.self_test else [])])
 
 
+def cmd_mcp(args: argparse.Namespace, out: IO[str]) -> int:
+    from core.mcp_server import serve
+
+    return serve()
+
+
 def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         folder = trove.add_folder(args.folder, "\n".join(args.ignore), poll=args.poll)
     how = " by polling" if folder.poll else ""
     out.write(
@@ -311,14 +328,14 @@ def cmd_add(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         removed = trove.remove_folder(args.folder)
     out.write(f"Stopped watching {printable(args.folder)}; {removed} files left the index.\n")
     return 0
 
 
 def cmd_index(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         if not trove.folders():
             raise ConfigError("no folders to index; add one with `trove add FOLDER`")
         cancel = CancelToken()
@@ -366,6 +383,8 @@ def _follow(events: Iterator[object], out: IO[str]) -> Finished | None:
 def _failed_summary(failures: list[FileFailed]) -> str:
     """ "3 failed", with the files of a kind Trove does not read counted apart, as
     `trove status` counts them."""
+    from core.extract.base import Category
+
     unsupported = sum(1 for f in failures if f.category == Category.UNSUPPORTED)
     failed = f"{len(failures) - unsupported} failed"
     return f"{failed}, {unsupported} unsupported" if unsupported else failed
@@ -382,20 +401,28 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
 def _watch(args: argparse.Namespace, out: IO[str], cancel: CancelToken) -> None:
     from core.watch.watcher import Batch, Watcher, WatchOptions
 
-    with Trove.open() as trove:
+    with _open() as trove:
         if not trove.folders():
             raise ConfigError("no folders to watch; add one with `trove add FOLDER`")
         minutes = args.reconcile or trove.settings.reconcile_minutes
         polled = {f.path for f in trove.folders() if f.poll} | set(args.poll)
         options = WatchOptions(poll=frozenset(polled), reconcile_every_s=minutes * 60.0)
+        # `trove search` asks this process, which has its model loaded.
+        reader = trove.reader()
+        answering = serve_answers(trove.locations, lambda request: answer(reader, request))
         out.write(f"Watching {len(trove.folders())} folders; Ctrl-C stops.\n")
         out.flush()
-        for event in Watcher(trove, options).events(cancel):
-            if isinstance(event, Batch):
-                out.write(_batch_line(event))
-                out.flush()
-            elif isinstance(event, Notice):
-                print(f"trove: {printable(event.message)}", file=sys.stderr)
+        try:
+            for event in Watcher(trove, options).events(cancel):
+                if isinstance(event, Batch):
+                    out.write(_batch_line(event))
+                    out.flush()
+                elif isinstance(event, Notice):
+                    print(f"trove: {printable(event.message)}", file=sys.stderr)
+        finally:
+            if answering is not None:
+                answering.stop()
+            reader.close()
 
 
 def _batch_line(batch: Batch) -> str:
@@ -409,36 +436,12 @@ def _batch_line(batch: Batch) -> str:
 def cmd_search(args: argparse.Namespace, out: IO[str]) -> int:
     if (args.text is None) == (args.batch is None):
         raise ConfigError("give either the search text or --batch FILE")
-    with Trove.open() as trove:
-        if not trove.store.state_counts().get("indexed"):
-            print(
-                "trove: nothing is indexed yet; `trove add FOLDER`, then `trove index`",
-                file=sys.stderr,
-            )
+    if args.batch is None and (code := ask_running("search", args, out)) is not None:
+        return code
+    with _open() as trove:
         if args.batch is not None:
             return _search_batch(trove, args, out)
-        trove.store.words.enabled = False  # one search: FTS5 answers it sooner
-        if note := trove.language_note(args.text):
-            print(f"trove: {note}", file=sys.stderr)
-        results = _search(trove, args, args.text, floor=not args.all)
-        hidden = 0 if results or args.all else len(_search(trove, args, args.text, floor=False))
-        if args.json:
-            print_json([result_json(r) for r in results], out)
-        elif not hidden:
-            print_results(results, out)
-        if hidden:
-            print(
-                f'trove: no good match for "{printable(args.text)}" ({hidden} weaker results '
-                "hidden; --all shows them)",
-                file=sys.stderr,
-            )
-    return 0
-
-
-def _search(trove: Trove, args: argparse.Namespace, text: str, *, floor: bool) -> list[Result]:
-    return trove.search(
-        text, args.limit, types=args.type, folder=args.folder, since=args.since, floor=floor
-    )
+        return search_text(trove, args, out, sys.stderr, one_shot=True)
 
 
 def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
@@ -450,7 +453,7 @@ def _search_batch(trove: Trove, args: argparse.Namespace, out: IO[str]) -> int:
             if not line.strip():
                 continue
             query_id, text = _batch_query(line, number)
-            results = _search(trove, args, text, floor=not args.all)
+            results = searched(trove, args, text, floor=not args.all)
             print_json({"id": query_id, "results": [result_json(r) for r in results]}, out)
     return 0
 
@@ -482,17 +485,14 @@ def _batch_query(line: str, number: int) -> tuple[object, str]:
 
 
 def cmd_similar(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
-        results = trove.similar(args.file, args.limit)
-    if args.json:
-        print_json([result_json(r) for r in results], out)
-    else:
-        print_results(results, out)
-    return 0
+    if (code := ask_running("similar", args, out)) is not None:
+        return code
+    with _open() as trove:
+        return similar_files(trove, args, out)
 
 
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         status = trove.status()
         failures = trove.store.failures() if args.failed else []
         partial = trove.store.partly_indexed() if args.failed else []
@@ -531,7 +531,7 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_allow(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         path = trove.allow_private_file(args.file, allow=not args.remove)
     if args.remove:
         out.write(f"Skipping {printable(path)} again; `trove index` takes it out of the index.\n")
@@ -541,7 +541,7 @@ def cmd_allow(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_retry(args: argparse.Namespace, out: IO[str]) -> int:
-    with Trove.open() as trove:
+    with _open() as trove:
         count = trove.retry_failed()
     out.write(f"{count} failed files will be read again by `trove index`.\n")
     return 0
@@ -589,4 +589,6 @@ def _damage(database: Path) -> str | None:
 
 
 def cmd_doctor(args: argparse.Namespace, out: IO[str]) -> int:
+    from core.cli.doctor import run_doctor
+
     return run_doctor(out, self_test=args.self_test)

@@ -9,11 +9,13 @@ import textwrap
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from core.events import Progress
 from core.privacy import OWN_FOLDERS_LABEL, PRIVATE_RULES, summary
-from core.search import Result
+
+if TYPE_CHECKING:
+    from core.search import Result
 
 BOLD, RESET = "\033[1m", "\033[0m"
 WIDTH = 88
