@@ -37,6 +37,10 @@ class Settings:
     extract_timeout_s: float = 60.0
     extract_memory_mb: int = 2048
     max_file_mb: int = 100
+    # Read the text in pictures and in scanned PDF pages (core.ocr), at most this many
+    # pages of one file (each costs about a second).
+    ocr: bool = True
+    ocr_max_pages: int = 50
     # Passages kept of one file (about 750,000 words: any book); the rest of a larger
     # file is left out and the file is listed as partly indexed.
     max_passages_per_file: int = 5000

@@ -1,5 +1,9 @@
 """PDF via PDFium: one piece per page.
 
+A page with (almost) no text layer, a scanned one, is drawn and read by OCR when a
+``TextReader`` is given, up to ``ocr_pages`` pages of one file; a PDF of typed pages
+costs no OCR, and a mixed one only for its scanned pages.
+
 PDFium is not thread-safe.  Extraction runs in worker processes with one file at a time
 (see pool.py), so nothing here locks.
 """
@@ -18,24 +22,57 @@ from .pieces import split_long
 if TYPE_CHECKING:
     import pypdfium2
 
+    from core.ocr import TextReader
+
 _METADATA_TITLE = "Title"
+# A page is taken for a scan when its text layer holds fewer words than this (a scanner
+# may stamp a page number or a date on it as text) and pictures cover at least this
+# share of it.
+SCANNED_BELOW_WORDS = 5
+SCANNED_PICTURE_SHARE = 0.1
+# Pages are drawn at this many dots per inch for OCR, or smaller for a very large page.
+OCR_DPI = 200
+OCR_LONGEST_SIDE = 2400
 
 
 class PdfExtractor:
     kind = "pdf"
 
+    def __init__(self, reader: TextReader | None = None, ocr_pages: int = 50) -> None:
+        self.reader = reader
+        self.ocr_pages = ocr_pages
+
     def extract(self, path: Path) -> Document:
         pdf = _open(path)
         try:
-            pieces = [piece for piece in _pages(pdf) if piece.text.strip()]
+            pieces = [piece for piece in self._pages(pdf) if piece.text.strip()]
             if not pieces:
+                how = "OCR found none" if self.reader else "OCR is off"
                 raise ExtractionFailed(
                     Category.NO_TEXT_LAYER,
-                    f"none of its {len(pdf)} pages has text (a scan without OCR?)",
+                    f"none of its {len(pdf)} pages has text ({how})",
                 )
             return Document(pieces=pieces, title=_title(pdf))
         finally:
             pdf.close()
+
+    def _pages(self, pdf: pypdfium2.PdfDocument) -> list[Piece]:
+        pieces: list[Piece] = []
+        read_by_ocr = 0
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                text = _page_text(page)
+                reader = self.reader if read_by_ocr < self.ocr_pages else None
+                if reader is not None and _scanned(page, text):
+                    read_by_ocr += 1
+                    seen = reader.text(_drawn(page))
+                    text = seen if len(seen) > len(text) else text
+            finally:
+                page.close()
+            # Dense pages can exceed the piece size; every part keeps its page label.
+            pieces.extend(Piece(run, f"page {index + 1}") for run in split_long(text))
+        return pieces
 
 
 def _open(path: Path) -> pypdfium2.PdfDocument:
@@ -73,17 +110,30 @@ def _has_pdf_header(path: Path) -> bool:
         return b"%PDF-" in file.read(1024)
 
 
-def _pages(pdf: pypdfium2.PdfDocument) -> list[Piece]:
-    pieces: list[Piece] = []
-    for index in range(len(pdf)):
-        page = pdf[index]
-        try:
-            text = _page_text(page)
-        finally:
-            page.close()
-        # Dense pages can exceed the piece size; every part keeps its page label.
-        pieces.extend(Piece(run, f"page {index + 1}") for run in split_long(text))
-    return pieces
+def _scanned(page: Any, text: str) -> bool:
+    """Whether a page is a picture of text rather than text: next to no text layer,
+    and pictures over a good part of it."""
+    import pypdfium2.raw as pdfium_c
+
+    if len(text.split()) >= SCANNED_BELOW_WORDS:
+        return False
+    width, height = page.get_size()
+    covered = 0.0
+    for picture in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = picture.get_bounds()
+        covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return bool(covered >= SCANNED_PICTURE_SHARE * max(width * height, 1e-6))
+
+
+def _drawn(page: Any) -> Any:
+    """The page as a picture for OCR (a Pillow image)."""
+    width, height = page.get_size()  # in points, 72 to the inch
+    scale = min(OCR_DPI / 72, OCR_LONGEST_SIDE / max(width, height, 1))
+    bitmap = page.render(scale=scale)
+    try:
+        return bitmap.to_pil().copy()  # the copy outlives the bitmap's buffer
+    finally:
+        bitmap.close()
 
 
 def _page_text(page: Any) -> str:

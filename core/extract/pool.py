@@ -45,6 +45,9 @@ class _Spec:
     registry_factory: str
     # Text handed back per file: the rest of a huge document stays in the worker.
     max_chars: int | None = None
+    # Keyword arguments for the factory, as (name, value) pairs (settings that reach the
+    # readers: OCR on or off, its page cap).
+    registry_options: tuple[tuple[str, object], ...] = ()
 
 
 class ExtractionPool:
@@ -63,10 +66,12 @@ class ExtractionPool:
         max_bytes: int,
         registry_factory: str = DEFAULT_REGISTRY,
         max_chars: int | None = None,
+        registry_options: dict[str, object] | None = None,
     ) -> None:
         if workers < 0:
             raise ValueError(f"workers must be 0 or more, not {workers}")
-        self._spec = _Spec(timeout_s, memory_mb, max_bytes, registry_factory, max_chars)
+        options = tuple(sorted((registry_options or {}).items()))
+        self._spec = _Spec(timeout_s, memory_mb, max_bytes, registry_factory, max_chars, options)
         self._workers = [_Worker(self._spec) for _ in range(workers)]
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         for worker in self._workers:
@@ -84,6 +89,7 @@ class ExtractionPool:
             settings.extract_memory_mb,
             settings.max_file_mb * 1024 * 1024,
             max_chars=settings.max_chars_per_file,
+            registry_options={"ocr": settings.ocr, "ocr_pages": settings.ocr_max_pages},
         )
 
     @property
@@ -139,7 +145,7 @@ class ExtractionPool:
         # Parsers such as PDFium are not thread-safe; inline runs take turns.
         with self._inline_lock:
             if self._inline is None:
-                self._inline = load_factory(self._spec.registry_factory)()
+                self._inline = _registry(self._spec)
             return truncated(self._inline.extract(path, self._spec.max_bytes), self._spec.max_chars)
 
 
@@ -181,12 +187,17 @@ class _Worker:
             self._discard()
             conn = self._connection()
             conn.send(str(path))
-        if not conn.poll(self._spec.timeout_s):
-            self._discard()
-            raise ExtractionFailed(
-                Category.TIMEOUT, f"reading it took longer than {self._spec.timeout_s:g} s"
-            )
-        return self._reply(conn)
+        # The limit is on silence: a reader working through a long scan says after each
+        # page that it moves on (its page cap bounds the whole).
+        while True:
+            if not conn.poll(self._spec.timeout_s):
+                self._discard()
+                raise ExtractionFailed(
+                    Category.TIMEOUT, f"reading it took longer than {self._spec.timeout_s:g} s"
+                )
+            document = self._reply(conn)
+            if document is not None:
+                return document
 
     def stop(self) -> None:
         self._stopped = True
@@ -196,7 +207,8 @@ class _Worker:
             self._process.join(_STOP_TIMEOUT_S)
         self._discard()
 
-    def _reply(self, conn: Connection) -> Document:
+    def _reply(self, conn: Connection) -> Document | None:
+        """The worker's answer; None when it only said that it is still at work."""
         try:
             reply = conn.recv()
         except (EOFError, OSError):
@@ -204,6 +216,8 @@ class _Worker:
             self._discard()
             raise ExtractionFailed(Category.CRASHED, reason) from None
         status, payload = reply[0], reply[1:]
+        if status == "alive":
+            return None
         if status == "retire":
             self._discard()
         if status == "ok":
@@ -272,13 +286,17 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def load_factory(spec: str) -> Callable[[], Registry]:
+def _registry(spec: _Spec) -> Registry:
+    return load_factory(spec.registry_factory)(**dict(spec.registry_options))
+
+
+def load_factory(spec: str) -> Callable[..., Registry]:
     """Resolve "package.module:Class.method" to the callable it names."""
     module_name, _, attribute = spec.partition(":")
     target: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         target = getattr(target, part)
-    factory: Callable[[], Registry] = target
+    factory: Callable[..., Registry] = target
     return factory
 
 
@@ -287,11 +305,13 @@ def serve(conn: Connection, spec: _Spec) -> None:
     # Ctrl+C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        registry = load_factory(spec.registry_factory)()
+        registry = _registry(spec)
     except Exception:
         conn.send(("error", traceback.format_exc()))
         return
     _limit_memory(spec.memory_mb)
+    if registry.ocr is not None:
+        registry.ocr.progress = lambda: conn.send(("alive",))
     conn.send(("ready",))
     while True:
         try:

@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import ExtractionFailed
 
@@ -15,6 +16,7 @@ from .delimited import DelimitedExtractor
 from .docx import DocxExtractor
 from .epub import EpubExtractor
 from .html import HtmlExtractor
+from .image import IMAGE_EXTENSIONS, MAX_FRAMES, ImageExtractor
 from .mail import EmailExtractor, MboxExtractor
 from .markdown import MarkdownExtractor
 from .odf import OdfExtractor
@@ -25,6 +27,9 @@ from .signature import NAMES, sniff
 from .text import TextExtractor
 from .unsupported import KNOWN, UnsupportedFormat
 from .xlsx import XlsxExtractor
+
+if TYPE_CHECKING:
+    from core.ocr import TextReader
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +85,27 @@ class _Entry:
 class Registry:
     """Maps file extensions (and a few well-known file names) to extractors."""
 
-    def __init__(self) -> None:
+    def __init__(self, ocr: TextReader | None = None) -> None:
         self._by_extension: dict[str, _Entry] = {}
         self._by_name: dict[str, _Entry] = {}
+        self.ocr = ocr  # what reads text in pictures; None: OCR is off
 
     @classmethod
-    def default(cls) -> Registry:
-        """Every format Trove reads, plus the known ones it reports as unsupported."""
-        registry = cls()
+    def default(cls, ocr: bool = True, ocr_pages: int = MAX_FRAMES) -> Registry:
+        """Every format Trove reads, plus the known ones it reports as unsupported;
+        ``ocr``: reading the text in pictures and scanned pages, ``ocr_pages`` of a file
+        at most."""
+        from core.ocr import TextReader
+
+        registry = cls(TextReader() if ocr else None)
         for kind, (name, advice, extensions) in KNOWN.items():
             registry.register(UnsupportedFormat(kind, name, advice), extensions, accepts=None)
         registry.register(TextExtractor("text"), TEXT_EXTENSIONS, TEXT_NAMES)
         registry.register(TextExtractor("code"), CODE_EXTENSIONS, CODE_NAMES)
         registry.register(MarkdownExtractor(), MARKDOWN_EXTENSIONS)
         registry.register(HtmlExtractor(), HTML_EXTENSIONS)
-        registry.register(PdfExtractor(), ("pdf",), accepts=PDF_LIKE)
+        registry.register(PdfExtractor(registry.ocr, ocr_pages), ("pdf",), accepts=PDF_LIKE)
+        registry.register(ImageExtractor(registry.ocr, ocr_pages), IMAGE_EXTENSIONS, accepts=None)
         registry.register(DocxExtractor(), DOCX_EXTENSIONS, accepts=OFFICE_LIKE)
         registry.register(XlsxExtractor(), XLSX_EXTENSIONS, accepts=OFFICE_LIKE)
         registry.register(PptxExtractor(), PPTX_EXTENSIONS, accepts=OFFICE_LIKE)
