@@ -393,6 +393,7 @@ class Indexer:
             category=Category.PARTIAL if note else None,
             reason=note,
         )
+        self.store.set_taken(job.file_id, passages.taken_ns)
         return True
 
 

@@ -22,6 +22,7 @@ class Passages:
     chunks: list[Chunk]
     inputs: list[str]
     complete: bool = True  # False: the passage limit left the rest of the file out
+    taken_ns: int | None = None  # a photo's moment, for date filters (Document.taken)
 
 
 def prepare_passages(
@@ -46,7 +47,8 @@ def prepare_passages(
         f"{title}\n{c.text}" if title and not c.text.startswith(title) else c.text
         for c in chunked.chunks
     ]
-    return Passages(title, chunked.text, chunked.chunks, inputs, chunked.complete)
+    taken = int(document.taken.timestamp() * 1e9) if document.taken else None
+    return Passages(title, chunked.text, chunked.chunks, inputs, chunked.complete, taken)
 
 
 def name_label(name: str) -> str:

@@ -1,12 +1,13 @@
 """``trove doctor --self-test``: every part of Trove working together, where it is installed.
 
 It runs in a new temporary Trove home and never touches the person's own index. In order,
-it opens a new index with sqlite-vec, loads the model and embeds a sentence, reads a PDF
-and a DOCX in an extraction worker process, indexes them, answers a paraphrase through
-sqlite-vec, watches the folder until a newly written file is searchable, asks ``trove
-mcp`` in its own process the paraphrase as an AI assistant would, and opens the window in
-its own process, waiting until the window shows a search's results. Each part gives one
-``Outcome``; a part that needs an earlier one that failed is reported as not run.
+it opens a new index with sqlite-vec, loads the model and embeds a sentence, reads a PDF,
+a DOCX and a photographed note (by OCR) in an extraction worker process, indexes them,
+answers a paraphrase through sqlite-vec, watches the folder until a newly written file is
+searchable, asks ``trove mcp`` in its own process the paraphrase as an AI assistant would,
+and opens the window in its own process, waiting until the window shows a search's
+results. Each part gives one ``Outcome``; a part that needs an earlier one that failed is
+reported as not run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 FIXTURES = {
     "lighthouse.pdf": "fog signal",
     "supplier_terms.docx": "bank transfer",
+    "ladder_note.jpg": "return the borrowed ladder",  # a photographed note: OCR
 }
 NOTE = ("tomatoes.txt", "Tomato plants want six hours of direct sun and deep watering.")
 PARAPHRASE = ("when do we settle bills from vendors", "supplier_terms.docx")
@@ -147,7 +149,7 @@ class SelfTest:
                 text = " ".join(piece.text for piece in document.pieces)
                 if phrase not in text:
                     raise SelfTestFailed(f"{name} was read as {text[:80]!r}")
-        return "a PDF and a DOCX read in a worker process"
+        return "a PDF, a DOCX and a photographed note (by OCR) read in a worker process"
 
     def check_index(self) -> str:
         trove = self._trove()

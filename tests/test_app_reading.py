@@ -47,9 +47,9 @@ def test_similar_files_for_a_file_outside_the_index(indexed: Trove, tmp_path: Pa
     assert found and found[0].path.endswith("kites.txt")
     inside = indexed.similar_to_file(tmp_path / "docs" / "bread.md", 5)
     assert all(not r.path.endswith("bread.md") for r in inside)
-    (tmp_path / "elsewhere" / "picture.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "elsewhere" / "song.mp3").write_bytes(b"ID3\x04\x00")
     with pytest.raises(ConfigError, match="does not read"):
-        indexed.similar_to_file(tmp_path / "elsewhere" / "picture.jpg")
+        indexed.similar_to_file(tmp_path / "elsewhere" / "song.mp3")
     with pytest.raises(ConfigError, match="not a file"):
         indexed.similar_to_file(tmp_path / "missing.txt")
 

@@ -230,7 +230,9 @@ def test_html_title_falls_back_to_the_first_h1(registry: Registry, tmp_path: Pat
         ("archive.mbox", "email"),
         ("memo.rtf", "rtf"),
         ("outlook.msg", "msg"),
-        ("photo.png", None),
+        ("photo.png", "image"),
+        ("scan.TIFF", "image"),
+        ("song.mp3", None),
         ("tool.exe", None),
         ("archive.tar.gz", None),
     ],
@@ -271,8 +273,8 @@ def test_known_but_unread_formats_are_unsupported(
 
 
 def test_unknown_extension_is_unsupported(registry: Registry, tmp_path: Path) -> None:
-    path = tmp_path / "image.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    path = tmp_path / "song.mp3"
+    path.write_bytes(b"ID3\x04\x00" + bytes(64))
     assert failure(registry, path).category == Category.UNSUPPORTED
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.ocr_quality import PICTURES, accuracy, save, truth
+from core.app import Trove
 from core.errors import ExtractionFailed
 from core.extract import Category, Document, ExtractionPool, Registry
 from core.extract.image import ImageExtractor, photo_facts
@@ -299,3 +300,25 @@ def _png(width: int, height: int, rows: int | None = None) -> bytes:
     data += packer.flush()
     chunks = chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+def test_a_photo_is_dated_by_when_it_was_taken_for_date_filters(
+    tmp_path: Path, fake_trove: Trove
+) -> None:
+    from datetime import datetime, timedelta
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    _photo(folder / "IMG_2041.jpg")  # taken 14 July 2024; the file itself is new
+    (folder / "IMG_2041.txt").write_text("IMG_2041 caption: the Eiffel Tower at dawn\n")
+    fake_trove.add_folder(folder)
+    run_index(fake_trove)
+    week = datetime.now() - timedelta(days=7)
+
+    def names(since: datetime) -> set[str]:
+        found = fake_trove.search("IMG_2041", 10, since=since, floor=False)
+        return {Path(result.path).name for result in found}
+
+    assert names(week) == {"IMG_2041.txt"}
+    assert names(datetime(2024, 7, 1)) == {"IMG_2041.jpg", "IMG_2041.txt"}
+    assert names(datetime(2024, 7, 15)) == {"IMG_2041.txt"}

@@ -39,7 +39,7 @@ def test_the_self_test_passes_and_leaves_the_own_index_alone(trove_home: Path) -
     for part in PARTS:
         assert part in lines, done.stdout
     assert "(offscreen) showed" in lines["window"]
-    assert "worker process" in lines["extraction"]
+    assert "photographed note (by OCR) read in a worker process" in lines["extraction"]
     assert "over MCP ranks supplier_terms.docx first" in lines["assistants"]
     assert done.stdout.rstrip().endswith("The self-test passed.")
     assert not (trove_home / "index.sqlite3").exists()

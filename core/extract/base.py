@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,9 @@ class Document:
     title: str | None = None
     # Only the beginning of the file's text: it was longer than Trove keeps of one file.
     truncated: bool = False
+    # When a photo was taken (its camera's clock, local time): date filters use it
+    # instead of the file's modification time, which a copy or an edit changes.
+    taken: datetime | None = None
 
     @property
     def char_count(self) -> int:

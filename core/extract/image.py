@@ -87,7 +87,7 @@ class ImageExtractor:
         facts = photo_facts(image)
         pieces = self._text(image)
         pieces.append(Piece(f"{path.stem}\n{facts.sentence()}".strip(), "picture"))
-        return Document(pieces=pieces, title=facts.description or None)
+        return Document(pieces=pieces, title=facts.description or None, taken=facts.taken)
 
     def _text(self, image: Image.Image) -> list[Piece]:
         if self.reader is None:

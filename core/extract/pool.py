@@ -349,19 +349,19 @@ def truncated(document: Document, max_chars: int | None) -> Document:
             piece if len(piece.text) <= room else Piece(piece.text[:room], piece.location)
         )
         room -= len(piece.text)
-    return Document(pieces, document.title, truncated=True)
+    return Document(pieces, document.title, truncated=True, taken=document.taken)
 
 
 # A Document crosses the pipe as plain tuples: pickling a million Piece dataclasses
 # (a long log file) takes several times longer than pickling their strings.
-def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]], bool]:
+def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]], bool, Any]:
     pieces = [(piece.text, piece.location) for piece in document.pieces]
-    return document.title, pieces, document.truncated
+    return document.title, pieces, document.truncated, document.taken
 
 
 def _unpack(payload: tuple[Any, ...]) -> Document:
-    title, pieces, cut = payload
-    return Document([Piece(text, location) for text, location in pieces], title, cut)
+    title, pieces, cut, taken = payload
+    return Document([Piece(text, location) for text, location in pieces], title, cut, taken)
 
 
 def _limit_memory(memory_mb: int) -> None:

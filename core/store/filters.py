@@ -32,6 +32,7 @@ class Filters:
             clauses.append("fi.dir >= ? AND fi.dir < ?")
             params.extend([low, high])
         if self.since_s is not None:
-            clauses.append("fi.mtime_ns >= ?")
+            # A photo's date is when it was taken, a copy's or an edit's notwithstanding.
+            clauses.append("coalesce(fi.taken_ns, fi.mtime_ns) >= ?")
             params.append(self.since_s * 1_000_000_000)
         return "".join(f" AND {c}" for c in clauses), params

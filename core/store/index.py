@@ -285,6 +285,11 @@ class Store:
             self.drop_content(file_id)
         return file_id
 
+    def set_taken(self, file_id: int, taken_ns: int | None) -> None:
+        """When a photo was taken, which date filters use instead of its file's time
+        (None: the file's own time)."""
+        self.conn.execute("UPDATE files SET taken_ns = ? WHERE id = ?", (taken_ns, file_id))
+
     def touch_file(self, file_id: int, stat: FileStat) -> None:
         """Same content, new timestamp: remember the new (size, mtime) pair, which the
         date filter reads."""
@@ -358,6 +363,10 @@ class Store:
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
             self._insert_vector("file_vec", "file_id", target_id, file_vector)
+        self.conn.execute(
+            "UPDATE files SET taken_ns = (SELECT taken_ns FROM files WHERE id = ?) WHERE id = ?",
+            (source_id, target_id),
+        )
 
     def delete_files(self, file_ids: Iterable[int]) -> None:
         for file_id in file_ids:

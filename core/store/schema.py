@@ -130,12 +130,19 @@ def _vectors_alone(conn: apsw.Connection) -> None:
         conn.execute("DROP TABLE moving")
 
 
+def _date_taken(conn: apsw.Connection) -> None:
+    # When a photo was taken, from its camera (core.extract.image): what a date filter
+    # compares for it, instead of the file's modification time.
+    conn.execute("ALTER TABLE files ADD COLUMN taken_ns INTEGER")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_folder_polling", _folder_polling),
     ("0003_vector_changes", _vector_changes),
     ("0004_passage_text_once", _passage_text_once),
     ("0005_vectors_alone", _vectors_alone),
+    ("0006_date_taken", _date_taken),
 ]
 
 
