@@ -8,10 +8,15 @@ Trove's OCR and compared with what was drawn; then the folder is indexed through
 own command line and each file's paraphrase is searched for.
 
     .venv/bin/python -m benchmarks.ocr_quality [--keep DIR]
+    .venv/bin/python -m benchmarks.ocr_quality --indexing [--copies 5]
 
 Prints one JSON line per file and a summary: mean and minimum character accuracy, words
 merged (a space lost between two words), seconds per picture, and how many paraphrases
 rank their file first.
+
+``--indexing`` instead indexes a folder where one file in ten is a picture (the sample
+folder COPIES times, plus as many of the pictures above) through `trove index`, with OCR
+on and with OCR off, alternately, REPEATS times each, and prints the times.
 """
 
 from __future__ import annotations
@@ -288,7 +293,12 @@ def read_text(registry: Registry, path: Path) -> tuple[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="make the pictures in DIR and keep them")
+    parser.add_argument("--indexing", action="store_true", help="time indexing, OCR on and off")
+    parser.add_argument("--copies", type=int, default=5, help="copies of the sample folder")
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    if args.indexing:
+        return indexing(args.copies, args.repeats)
     root = args.keep or Path(tempfile.mkdtemp(prefix="trove-ocr-"))
     folder = root / "pictures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -323,6 +333,49 @@ def main() -> None:
                 "seconds_median": round(statistics.median(r["seconds"] for r in rows), 2),
                 "seconds_max": round(max(r["seconds"] for r in rows), 2),
                 "found_first": sum(1 for r in rows if r["rank"] == 1),
+            }
+        )
+    )
+
+
+def indexing(copies: int, repeats: int) -> None:
+    import shutil
+
+    root = Path(tempfile.mkdtemp(prefix="trove-ocr-index-"))
+    folder = root / "mixed"
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample"
+    for copy in range(copies):
+        shutil.copytree(sample, folder / f"copy{copy}")
+    texts = sum(1 for p in folder.rglob("*") if p.is_file())
+    pictures = folder / "pictures"
+    pictures.mkdir()
+    for number in range(max(1, texts // 9)):
+        picture = PICTURES[number % len(PICTURES)]
+        path = save(picture, pictures, seed=number)
+        path.rename(path.with_name(f"{number:02}-{path.name}"))
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for ocr in (True, False):
+            home = root / f"home-{ocr}"
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            (home / "settings.json").write_text(json.dumps({"version": 1, "ocr": ocr}))
+            env = {**os.environ, "TROVE_HOME": str(home)}
+            trove = [sys.executable, "-m", "core.cli"]
+            subprocess.run([*trove, "add", str(folder)], env=env, check=True, capture_output=True)
+            started = time.perf_counter()
+            subprocess.run([*trove, "index"], env=env, check=True, capture_output=True)
+            times[ocr].append(time.perf_counter() - started)
+    on, off = min(times[True]), min(times[False])
+    print(
+        json.dumps(
+            {
+                "files": files,
+                "pictures": files - texts,
+                "index_s_ocr_on": [round(t, 1) for t in times[True]],
+                "index_s_ocr_off": [round(t, 1) for t in times[False]],
+                "ratio_min": round(on / off, 2),
             }
         )
     )

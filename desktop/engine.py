@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from desktop.pictures import Pictures
 from desktop.tasks import OnError, Tasks
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class Engine(QObject):
         self._locations = locations
         self._embedder = embedder
         self.reads = Tasks("trove-read", self)
+        self.pictures = Pictures(self)  # of results: photos, scanned pages
         # The model loads on its own thread, so searches by words answer meanwhile.
         self._loading = Tasks("trove-model", self)
         self._switching = Tasks("trove-switch", self)
@@ -208,6 +210,7 @@ class Engine(QObject):
         self._switching.shutdown()
         self._checking.shutdown()
         self._loading.shutdown()
+        self.pictures.shutdown()
         self.reads.run(self._close).result()
         self.reads.shutdown()
 

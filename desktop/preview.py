@@ -11,13 +11,16 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtGui import QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
 
 from desktop import theme
 
 # Characters shown at most; the passage sits in the middle of what is shown.
 MAX_CHARS = 200_000
+# A picture (a photo, a scanned page) takes at most this share of the pane's height.
+PICTURE_SHARE = 0.45
 
 
 class PreviewPane(QWidget):
@@ -31,9 +34,17 @@ class PreviewPane(QWidget):
         self.text.setReadOnly(True)
         self.text.setObjectName("previewText")
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        # The photo or scanned page the text was read from, above the text.
+        self.picture = QLabel()
+        self.picture.setObjectName("previewPicture")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.picture.hide()
+        self._image: QImage | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
+        layout.addWidget(self.picture)
         layout.addWidget(self.text, 1)
         self.passage: tuple[int, int] = (0, 0)  # in the shown text, after any cut
         self.clear()
@@ -42,6 +53,31 @@ class PreviewPane(QWidget):
         self.title.setText(message)
         self.text.clear()
         self.passage = (0, 0)
+        self.show_picture(None)
+
+    def show_picture(self, image: QImage | None) -> None:
+        """Show the picture the text was read from (scaled to the pane), or none."""
+        self._image = image
+        self.picture.setVisible(image is not None)
+        self._fit_picture()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_picture()
+
+    def _fit_picture(self) -> None:
+        if self._image is None:
+            self.picture.clear()
+            return
+        tallest = max(48, int(self.height() * PICTURE_SHARE))
+        scaled = QPixmap.fromImage(self._image).scaled(
+            max(48, self.width()),
+            tallest,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self.picture.setPixmap(scaled)
+        self.picture.setFixedHeight(scaled.height())
 
     def show_preview(
         self, preview: Any, location: str = "", marks: list[tuple[int, int]] | None = None

@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop import theme
+from desktop.pictures import Pictures
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
@@ -103,14 +104,17 @@ def when(mtime_ns: int) -> str:
 
 
 class ResultDelegate(QStyledItemDelegate):
-    """Draws a result in three lines; ``compact`` (the similar-files panel) in two."""
+    """Draws a result in three lines; ``compact`` (the similar-files panel) in two.  With
+    ``pictures``, a photo or a scanned page shows a thumbnail in place of its icon."""
 
     PAD = 8
     ICON = 32
+    THUMBNAIL = 48
 
-    def __init__(self, compact: bool = False) -> None:
+    def __init__(self, compact: bool = False, pictures: Pictures | None = None) -> None:
         super().__init__()
         self.compact = compact
+        self.pictures = pictures
         self._doc = QTextDocument()
         self._doc.setDocumentMargin(0)
 
@@ -154,10 +158,13 @@ class ResultDelegate(QStyledItemDelegate):
         dim_role = (
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
         )
-        theme.kind_icon(result.kind).paint(
-            painter, QRect(rect.left() + pad, rect.top() + pad, size, size)
-        )
-        left = rect.left() + pad * 2 + size
+        column = size if self.pictures is None else max(size, self.THUMBNAIL)
+        corner = QRect(rect.left() + pad, rect.top() + pad, column, column)
+        if not self._thumbnail(painter, corner, result):
+            theme.kind_icon(result.kind).paint(
+                painter, QRect(corner.left(), corner.top(), size, size)
+            )
+        left = rect.left() + pad * 2 + column
         width = rect.right() - left - pad
         font = painter.font()
         metrics = QFontMetrics(font)
@@ -221,6 +228,20 @@ class ResultDelegate(QStyledItemDelegate):
         context.clip = clip
         self._doc.documentLayout().draw(painter, context)
         painter.restore()
+
+    def _thumbnail(self, painter: QPainter, box: QRect, result: Any) -> bool:
+        """Draw the result's picture scaled into ``box``, if it has one drawn already
+        (it is asked for otherwise, and the row drawn again once it comes)."""
+        if self.pictures is None:
+            return False
+        image = self.pictures.get(result, self.THUMBNAIL * 2)  # sharp on a 2x screen
+        if image is None:
+            return False
+        scaled = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(box.topLeft(), scaled)
+        target.moveCenter(box.center())
+        painter.drawImage(target, image)
+        return True
 
     def _relevance(
         self,

@@ -19,6 +19,7 @@ from desktop.results import ResultDelegate, ResultsModel
 # Rows of the similar-files panel that stay in view however the window is sized.
 SIMILAR_ROWS = 3
 COUNT = 8  # similar files asked for
+PICTURE_SIZE = 900  # pixels on the longer side of a picture in the preview
 Marks = list[tuple[int, int]]
 
 
@@ -52,6 +53,8 @@ class SidePanel(QSplitter):
         self.similar_list.selectionModel().currentChanged.connect(self._similar_selected)
         self._query = ""
         self._shown: tuple[str, int, str] | None = None  # the result previewed, and for what
+        self._pictured: Any = None  # the result whose picture the preview waits for
+        engine.pictures.ready.connect(self._picture_arrived)
 
     def show_result(self, result: Any, query: str) -> None:
         """The preview of a result of ``query``, and the files similar to it."""
@@ -81,6 +84,8 @@ class SidePanel(QSplitter):
     # -- the preview -----------------------------------------------------------------
 
     def show_preview(self, result: Any) -> None:
+        self._pictured = result
+        self.preview.show_picture(self.engine.pictures.get(result, PICTURE_SIZE))
         query = self._query
         file_id, chunk_id, location = result.file_id, result.chunk_id, result.location
 
@@ -98,6 +103,11 @@ class SidePanel(QSplitter):
                 self.preview.show_preview(preview, location, marks)
 
         self.engine.read(read, shown, self._preview_failed, latest="preview")
+
+    def _picture_arrived(self, path: str, location: str) -> None:
+        shown = self._pictured
+        if shown is not None and (shown.path, shown.location) == (path, location):
+            self.preview.show_picture(self.engine.pictures.get(shown, PICTURE_SIZE))
 
     def _preview_failed(self, error: BaseException) -> None:
         self.preview.clear(f"No preview: {error}")

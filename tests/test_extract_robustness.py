@@ -78,7 +78,7 @@ EXPECTED: dict[str, Expectation] = {
     "pdf/qpdf__append-xref-loop.pdf": Reads("Potato"),
     "pdf/qpdf__damaged-stream.pdf": Reads("Potato"),
     "pdf/tika__testPDF_protected.pdf": Reads("RETHINKING THE FINANCIAL NETWORK"),  # empty user pw
-    "pdf/tika__testOCR.pdf": Reads("Happy New Year 2003", "page 1"),  # a picture: read by OCR
+    "pdf/tika__testOCR.pdf": Reads("Happy New Year 2003", "page 1 (scan)"),  # a picture: OCR
     # ---- DOCX
     "docx/docx__test.docx": Reads("python-docx was here too!"),
     "docx/docx__tbl-having-tables.docx": Fails(Category.EMPTY),  # nested tables, all cells empty

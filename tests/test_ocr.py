@@ -107,8 +107,8 @@ def test_a_scanned_pdf_is_read_by_ocr_and_keeps_its_page_numbers(
     both = _joined_pdf(tmp_path / "both.pdf", first, second)
     document = PdfExtractor(reader).extract(both)
     pages = {piece.location: piece.text for piece in document.pieces}
-    assert "serviced every twelve months" in pages["page 1"]
-    assert "Claim reference 77-AX-310" in pages["page 2"]
+    assert "serviced every twelve months" in pages["page 1 (scan)"]
+    assert "Claim reference 77-AX-310" in pages["page 2 (scan)"]
 
 
 def test_a_mixed_pdf_reads_only_its_scanned_pages_by_ocr_up_to_the_cap(
@@ -121,7 +121,7 @@ def test_a_mixed_pdf_reads_only_its_scanned_pages_by_ocr_up_to_the_cap(
     document = PdfExtractor(counted, ocr_pages=1).extract(mixed)  # type: ignore[arg-type]
     located = {piece.location for piece in document.pieces}
     assert counted.calls == 1  # the typed page costs no OCR, the third is over the cap
-    assert {"page 1", "page 2"} <= located and "page 3" not in located
+    assert {"page 1", "page 2 (scan)"} <= located and "page 3" not in located
 
 
 def test_the_image_only_pdf_of_the_shared_corpus_becomes_searchable(reader: TextReader) -> None:

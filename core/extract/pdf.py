@@ -62,16 +62,17 @@ class PdfExtractor:
         for index in range(len(pdf)):
             page = pdf[index]
             try:
-                text = _page_text(page)
+                text, where = _page_text(page), f"page {index + 1}"
                 reader = self.reader if read_by_ocr < self.ocr_pages else None
                 if reader is not None and _scanned(page, text):
                     read_by_ocr += 1
                     seen = reader.text(_drawn(page))
-                    text = seen if len(seen) > len(text) else text
+                    if len(seen) > len(text):
+                        text, where = seen, f"page {index + 1} (scan)"
             finally:
                 page.close()
             # Dense pages can exceed the piece size; every part keeps its page label.
-            pieces.extend(Piece(run, f"page {index + 1}") for run in split_long(text))
+            pieces.extend(Piece(run, where) for run in split_long(text))
         return pieces
 
 
