@@ -34,6 +34,7 @@ KIND_ICONS: dict[str, str] = {
     "odp": "kind-slides",
     "epub": "kind-ebook",
     "email": "kind-email",
+    "image": "kind-image",
 }
 FALLBACK_KIND_ICON = "kind-file"
 

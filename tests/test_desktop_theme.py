@@ -19,7 +19,7 @@ from desktop.theme import apply_theme, icon, is_dark, kind_icon, match_colors, p
 APP_ICONS = ["trove", "trove-tray"]
 KIND_ICONS = [
     "kind-text", "kind-code", "kind-markdown", "kind-html", "kind-pdf", "kind-document",
-    "kind-spreadsheet", "kind-slides", "kind-ebook", "kind-email", "kind-file",
+    "kind-spreadsheet", "kind-slides", "kind-ebook", "kind-email", "kind-image", "kind-file",
 ]  # fmt: skip
 UI_ICONS = [
     "search", "folder", "folder-add", "pause", "play", "similar", "settings", "warning",
@@ -45,6 +45,8 @@ READABLE = {
     "novel.epub": "kind-ebook",
     "message.eml": "kind-email",
     "archive.mbox": "kind-email",
+    "photo.jpg": "kind-image",
+    "scan.tiff": "kind-image",
 }
 # Kinds Trove recognizes but cannot read, and made-up ones: all get the plain file icon.
 UNREADABLE = ["old.doc", "old.xls", "old.ppt", "mail.msg", "essay.pages", "deck.key"]
