@@ -15,8 +15,9 @@ merged (a space lost between two words), seconds per picture, and how many parap
 rank their file first.
 
 ``--indexing`` instead indexes a folder where one file in ten is a picture (the sample
-folder COPIES times, each file with a line of its own, plus as many of the pictures above) through `trove index`, with OCR
-on and with OCR off, alternately, REPEATS times each, and prints the times.
+folder COPIES times, each file with a line of its own, plus as many of the pictures above)
+through `trove index`, with OCR on and with OCR off, alternately, REPEATS times each, and
+prints the times.
 """
 
 from __future__ import annotations

@@ -151,8 +151,8 @@ class Service:
             raise RequestError("give the path of a file in Trove's index")
         real = os.path.realpath(os.path.expanduser(path))
         row = self.trove.store.file_by_path(real)
-        folders = [folder.path for folder in self.trove.folders()]
-        if row is None or row.state != "indexed" or not _inside_any(real, folders):
+        watched = {folder.id for folder in self.trove.folders()}
+        if row is None or row.state != "indexed" or row.folder_id not in watched:
             raise RequestError(f"{path} is not a file in Trove's index")
         return row
 
@@ -197,10 +197,6 @@ def _folder(folder: str) -> str:
     if not isinstance(folder, str) or "\x00" in folder:
         raise RequestError("folder must be a path")
     return os.path.expanduser(folder)
-
-
-def _inside_any(path: str, folders: list[str]) -> bool:
-    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
 
 def _since(value: object) -> datetime:

@@ -68,7 +68,7 @@ class SidePanel(QSplitter):
         self.load_similar(result.path)
 
     def clear_preview(self) -> None:
-        self._shown = None
+        self._shown = self._pictured = None  # a picture arriving late stays away
         self.preview.clear()
 
     def clear(self) -> None:
