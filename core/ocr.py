@@ -22,6 +22,8 @@ is located, never imported.
 from __future__ import annotations
 
 import importlib.util
+import math
+import statistics
 import sys
 import threading
 from collections.abc import Callable
@@ -29,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 MODEL_PACKAGE = "rapidocr"
@@ -52,8 +53,8 @@ BATCH = 8
 LONGEST_SIDE = 1600  # a larger picture is scaled down before detection
 SHORTEST_SIDE = 640  # a smaller one is scaled up, so small text stays legible
 MIN_CONFIDENCE = 0.5  # a line read with less is noise (texture, a face, foliage)
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class OcrUnavailable(RuntimeError):
@@ -220,8 +221,8 @@ class Region:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """The upright rectangle around the region."""
-        turn = np.radians(self.angle)
-        cos, sin = abs(np.cos(turn)), abs(np.sin(turn))
+        turn = math.radians(self.angle)
+        cos, sin = abs(math.cos(turn)), abs(math.sin(turn))
         half_wide = (self.length * cos + self.thickness * sin) / 2
         half_tall = (self.length * sin + self.thickness * cos) / 2
         x, y = self.middle
@@ -229,6 +230,7 @@ class Region:
 
 
 def _detect(detector: Any, picture: Image.Image) -> list[Region]:
+    import numpy as np
     from PIL import Image
     from scipy import ndimage  # type: ignore[import-untyped]
 
@@ -240,7 +242,9 @@ def _detect(detector: Any, picture: Image.Image) -> list[Region]:
     rows_ = max(32, round(height * scale / 32) * 32)
     pixels = np.asarray(picture.resize((columns, rows_), Image.Resampling.BILINEAR))
     # The models were trained on OpenCV's BGR order.
-    normalised = (pixels[:, :, ::-1].astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    mean = np.asarray(IMAGENET_MEAN, dtype=np.float32)
+    spread = np.asarray(IMAGENET_STD, dtype=np.float32)
+    normalised = (pixels[:, :, ::-1].astype(np.float32) / 255.0 - mean) / spread
     probability = _answer(detector, normalised.transpose(2, 0, 1)[None])[0, 0]
     labels, _count = ndimage.label(probability > PIXEL_THRESHOLD)
     found = []
@@ -271,6 +275,8 @@ def _answer(model: Any, batch: np.ndarray) -> np.ndarray:
 def _region(xs: np.ndarray, ys: np.ndarray) -> Region:
     """The turned rectangle around a region's pixels (its principal axis), grown by the
     margin the detector was trained to leave out."""
+    import numpy as np
+
     x, y = xs.astype(np.float64), ys.astype(np.float64)
     middle_x, middle_y = x.mean(), y.mean()
     dx, dy = x - middle_x, y - middle_y
@@ -333,6 +339,7 @@ def _recognise(
     picture: Image.Image,
     regions: list[Region],
 ) -> list[Line]:
+    import numpy as np
     from PIL import Image
 
     crops = []
@@ -372,6 +379,8 @@ def _decoded(scores: np.ndarray, characters: list[str]) -> tuple[str, float]:
     "Year2003"), which costs keyword search both words.  Where a letter meets a digit
     (or a comma or colon meets either) with a gap at least twice the line's usual one
     between characters, the space is put back."""
+    import numpy as np
+
     best = scores.argmax(axis=1)
     keep = np.r_[True, best[1:] != best[:-1]] & (best != 0)
     if not keep.any():
@@ -414,8 +423,8 @@ def rows(lines: list[Line]) -> list[list[Line]]:
     thickness of each other across that slant."""
     if not lines:
         return []
-    turn = -np.radians(float(np.median([line.angle for line in lines])))
-    cos, sin = float(np.cos(turn)), float(np.sin(turn))
+    turn = -math.radians(statistics.median(line.angle for line in lines))
+    cos, sin = math.cos(turn), math.sin(turn)
 
     def across(line: Line) -> float:
         return -line.middle[0] * sin + line.middle[1] * cos

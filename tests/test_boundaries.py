@@ -60,3 +60,11 @@ def test_the_window_can_appear_before_numpy_sqlite_or_torch_load() -> None:
     load on the engine's threads once the window is up."""
     heavy = ("torch", "sentence_transformers", "numpy", "apsw")
     assert _loaded_after("desktop.main, desktop.window", heavy) == ""
+
+
+def test_an_extraction_worker_loads_numpy_only_to_read_a_picture() -> None:
+    """Workers start light and stay single-threaded for documents: numpy (and its BLAS
+    threads) and OpenVINO load with the first picture or scan, not with the readers."""
+    heavy = ("numpy", "openvino", "PIL", "scipy")
+    made = "core.extract.registry; core.extract.registry.Registry.default()"
+    assert _loaded_after(made, heavy) == ""
