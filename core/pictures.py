@@ -10,19 +10,16 @@ checked from its header first, as the reader checks it.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from core.extract.image import IMAGE_EXTENSIONS, MAX_PIXELS
-
-# A passage read by OCR from a PDF page is located "page N (scan)" (core.extract.pdf).
-SCANNED_PAGE = re.compile(r"page (\d+) \(scan\)")
+from core.extract.pdf import scanned_page
 
 
 def has_picture(path: str, location: str) -> bool:
     """Whether a result at ``location`` in ``path`` has a picture to show."""
     suffix = Path(path).suffix.lower().lstrip(".")
-    return suffix in IMAGE_EXTENSIONS or (suffix == "pdf" and _page(location) is not None)
+    return suffix in IMAGE_EXTENSIONS or (suffix == "pdf" and scanned_page(location) is not None)
 
 
 def picture(path: str, location: str, longest: int) -> bytes | None:
@@ -31,7 +28,7 @@ def picture(path: str, location: str, longest: int) -> bytes | None:
     if not has_picture(path, location):
         return None
     try:
-        page = _page(location)
+        page = scanned_page(location)
         drawn = _pdf_page(path, page, longest) if page is not None else _photo(path, longest)
     except Exception:  # a file changed or damaged since it was read shows no picture
         return None
@@ -40,11 +37,6 @@ def picture(path: str, location: str, longest: int) -> bytes | None:
     out = io.BytesIO()
     drawn.save(out, format="PNG")
     return out.getvalue()
-
-
-def _page(location: str) -> int | None:
-    found = SCANNED_PAGE.match(location)
-    return int(found.group(1)) if found else None
 
 
 def _photo(path: str, longest: int):  # type: ignore[no-untyped-def]

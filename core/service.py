@@ -34,6 +34,7 @@ class Passage:
     """One passage of a file as indexed: its place in the file's text."""
 
     number: int  # 1 for the file's first passage
+    chunk_id: int
     start: int
     end: int
 
@@ -85,12 +86,12 @@ class Service:
             since=_since(since) if since else None,
             floor=not everything,
         )
-        return [self._result(r) for r in results]
+        return self._results(results)
 
     def similar(self, path: str, limit: int = 10) -> list[dict[str, Any]]:
         """The indexed files nearest in meaning to an indexed file."""
         row = self._indexed(path)
-        return [self._result(r) for r in self.trove.similar(row.path, _limit(limit))]
+        return self._results(self.trove.similar(row.path, _limit(limit)))
 
     def read(
         self,
@@ -142,7 +143,7 @@ class Service:
 
     def passages(self, file_id: int) -> list[Passage]:
         spans = self.trove.store.passage_spans(file_id)
-        return [Passage(n, start, end) for n, (start, end) in enumerate(spans, 1)]
+        return [Passage(n, chunk, start, end) for n, (chunk, start, end) in enumerate(spans, 1)]
 
     def _indexed(self, path: str) -> Any:
         """The index's row of ``path``, which must be an indexed file in a watched
@@ -156,28 +157,28 @@ class Service:
             raise RequestError(f"{path} is not a file in Trove's index")
         return row
 
-    def _result(self, result: Result) -> dict[str, Any]:
-        return {
-            "path": result.path,
-            "title": os.path.basename(result.path),
-            "score": round(result.relevance, 4),
-            "location": result.location,
-            "passage": _passage_number(self, result),
-            "text": result.snippet,
-            "kind": result.kind,
-            "modified": datetime.fromtimestamp(result.mtime_ns / 1e9).isoformat(
-                timespec="seconds"
-            ),
+    def _results(self, results: list[Result]) -> list[dict[str, Any]]:
+        """Results as JSON, with the matched passage's number in its file (for ``read``):
+        one query per file."""
+        numbers = {
+            p.chunk_id: p.number
+            for file_id in {r.file_id for r in results}
+            for p in self.passages(file_id)
         }
+        return [_result(r, numbers.get(r.chunk_id)) for r in results]
 
 
-def _passage_number(service: Service, result: Result) -> int | None:
-    """The matched passage's number in its file, for ``read``."""
-    span = service.trove.store.chunk_span(result.chunk_id) if result.chunk_id else None
-    if span is None:
-        return None
-    numbers = {(p.start, p.end): p.number for p in service.passages(span[0])}
-    return numbers.get((span[1], span[2]))
+def _result(result: Result, passage: int | None) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "title": os.path.basename(result.path),
+        "score": round(result.relevance, 4),
+        "location": result.location,
+        "passage": passage,
+        "text": result.snippet,
+        "kind": result.kind,
+        "modified": datetime.fromtimestamp(result.mtime_ns / 1e9).isoformat(timespec="seconds"),
+    }
 
 
 def _limit(limit: object) -> int:

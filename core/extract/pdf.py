@@ -11,6 +11,7 @@ PDFium is not thread-safe.  Extraction runs in worker processes with one file at
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,18 @@ SCANNED_PICTURE_SHARE = 0.1
 # Pages are drawn at this many dots per inch for OCR, or smaller for a very large page.
 OCR_DPI = 200
 OCR_LONGEST_SIDE = 2400
+# Where a passage read by OCR sits: its page, marked as read from a picture of it.
+SCAN_LOCATION = re.compile(r"page (\d+) \(scan\)")
+
+
+def scan_location(number: int) -> str:
+    return f"page {number} (scan)"
+
+
+def scanned_page(location: str) -> int | None:
+    """The page number of a passage read by OCR (``scan_location``); None for others."""
+    found = SCAN_LOCATION.fullmatch(location)
+    return int(found.group(1)) if found else None
 
 
 class PdfExtractor:
@@ -68,7 +81,7 @@ class PdfExtractor:
                     read_by_ocr += 1
                     seen = reader.text(_drawn(page))
                     if len(seen) > len(text):
-                        text, where = seen, f"page {index + 1} (scan)"
+                        text, where = seen, scan_location(index + 1)
             finally:
                 page.close()
             # Dense pages can exceed the piece size; every part keeps its page label.

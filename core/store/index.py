@@ -386,12 +386,14 @@ class Store:
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
-    def passage_spans(self, file_id: int) -> list[tuple[int, int]]:
-        """Where each of a file's passages lies in its text, in the order of the text."""
+    def passage_spans(self, file_id: int) -> list[tuple[int, int, int]]:
+        """(passage id, start, end) of each of a file's passages, in the order of its
+        text."""
         rows = self.conn.execute(
-            "SELECT start, end FROM chunks WHERE file_id = ? ORDER BY start, end", (file_id,)
+            "SELECT id, start, end FROM chunks WHERE file_id = ? ORDER BY start, end",
+            (file_id,),
         )
-        return [(int(start), int(end)) for start, end in rows]
+        return [(int(chunk), int(start), int(end)) for chunk, start, end in rows]
 
     def file_vector(self, file_id: int) -> np.ndarray | None:
         if not self._has_vectors():
