@@ -21,6 +21,7 @@ from core.language import language_note
 from core.lock import WriterLock
 from core.passages import prepare_passages
 from core.paths import Locations
+from core.picture_model import ClipModel, PictureModel
 from core.privacy import PrivateRules
 from core.search import Result, Searcher
 from core.settings import Settings, load_settings, save_settings
@@ -49,6 +50,9 @@ class Status:
     model: str | None
     dimension: int | None
     configured_model: str
+    # The picture model set (core.picture_model), and how many pictures have its vector.
+    picture_model: str | None = None
+    pictures: int = 0
 
 
 class Trove:
@@ -59,12 +63,16 @@ class Trove:
         store: Store,
         embedder: Embedder,
         registry: Registry,
+        pictures: PictureModel | None = None,
     ) -> None:
+        """``pictures``: the model that reads pictures (core.picture_model), or None
+        when pictures are not searched by what they show."""
         self.locations = locations
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.registry = registry
+        self.pictures = pictures
         self.lock = WriterLock.beside(locations.database)
         self._searcher: Searcher | None = None
 
@@ -85,13 +93,16 @@ class Trove:
         settings = settings or load_settings(locations.settings)
         store = Store.open(locations.database, readonly=readonly)
         embedder = embedder or SentenceTransformerEmbedder.for_settings(settings)
-        return cls(locations, settings, store, embedder, Registry.default())
+        pictures = ClipModel.for_settings(settings)
+        return cls(locations, settings, store, embedder, Registry.default(), pictures)
 
     def reader(self) -> Trove:
         """A Trove on its own read-only connection, sharing this one's model: for a
         thread that searches while this one writes (WAL lets both run at once)."""
         store = Store.open(self.locations.database, readonly=True)
-        return Trove(self.locations, self.settings, store, self.embedder, self.registry)
+        return Trove(
+            self.locations, self.settings, store, self.embedder, self.registry, self.pictures
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -172,6 +183,8 @@ class Trove:
             lock=self.lock,
             private=self.private_rules(),
             interrupt=pool.interrupt,
+            pages_read=pool.pages_read,
+            pictures=self.pictures,
         )
 
     def retry_failed(self) -> int:
@@ -222,7 +235,7 @@ class Trove:
     def searcher(self) -> Searcher:
         if self._searcher is None:
             self.store.check_model(self.embedder.model_id)
-            self._searcher = Searcher(self.store, self.embedder)
+            self._searcher = Searcher(self.store, self.embedder, pictures=self.pictures)
         return self._searcher
 
     def search(
@@ -337,6 +350,8 @@ class Trove:
             model=binding[0] if binding else None,
             dimension=binding[1] if binding else None,
             configured_model=self.embedder.model_id,
+            picture_model=self.pictures.model_id if self.pictures else None,
+            pictures=len(self.store.pictures.holders()) if self.pictures else 0,
         )
 
 

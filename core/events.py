@@ -64,6 +64,7 @@ class Progress:
     file_chunks_done: int = 0
     file_chunks: int = 0
     reading: bool = False  # ``current`` is still being read, before any of it is embedded
+    pages_read: int = 0  # while reading: its pages (or pictures) OCR has read so far
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ class Writing:
     written: int = 0
     vectors: list[np.ndarray] = field(default_factory=list)
     total_vector: np.ndarray | None = None  # the sum of every vector so far
+    picture: np.ndarray | None = None  # a picture's vector from a picture model
 
     @property
     def total(self) -> int:
@@ -176,5 +177,5 @@ class Tally:
             current.total,
         )
 
-    def reading(self, path: str) -> Progress:
-        return replace(self.progress(), current=path, reading=True)
+    def reading(self, path: str, pages: int = 0) -> Progress:
+        return replace(self.progress(), current=path, reading=True, pages_read=pages)

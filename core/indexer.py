@@ -30,6 +30,8 @@ from core.extract.base import Category, Document
 from core.feed import Job, Pace, Tally, Writing, hand_out, take, waiting
 from core.lock import WriterLock
 from core.passages import Passages, prepare_passages
+from core.picture_index import PictureIndexing
+from core.picture_model import PictureModel
 from core.privacy import PrivateRules
 from core.reading import Extract, read_ahead
 from core.scanner import (
@@ -83,9 +85,13 @@ class Indexer:
         max_passages: int = 5000,
         private: PrivateRules | None = None,
         interrupt: Callable[[], None] | None = None,
+        pages_read: Callable[[str], int] | None = None,
+        pictures: PictureModel | None = None,
     ) -> None:
-        """``interrupt`` stops the reads under way when a run is cancelled (the
-        extraction pool's ``interrupt``)."""
+        """``interrupt`` stops the reads under way when a run is cancelled, and
+        ``pages_read`` tells how far OCR is into a file being read (the extraction
+        pool's); ``pictures``: the model that embeds pictures by what they show
+        (core.picture_model), if one is set."""
         self.store = store
         self.embedder = embedder
         self.extract = extract
@@ -98,7 +104,9 @@ class Indexer:
         self.lock = lock
         self.private = private or PrivateRules()
         self.interrupt = interrupt or (lambda: None)
+        self.pages_read = pages_read or (lambda path: 0)
         self.pace = Pace(batch_chunks)
+        self.pictures = PictureIndexing(store, pictures)
 
     def run(
         self, cancel: CancelToken | None = None, targets: Collection[str] | None = None
@@ -113,6 +121,7 @@ class Indexer:
     def _run(self, cancel: CancelToken, targets: Collection[str] | None) -> Iterator[Event]:
         started = time.monotonic()
         plan = Plan()
+        self.pictures.start()
         yield from self._plan(plan, cancel, targets)
         yield ScanDone(
             plan.seen,
@@ -125,6 +134,8 @@ class Indexer:
         indexed = chunks = 0
         if plan.jobs and not cancel.cancelled:
             indexed, chunks = yield from self._embed(plan, cancel)
+        if self.pictures.problem:
+            yield Notice(self.pictures.problem)
         self.store.settle_vector_log()
         yield Finished(
             files_indexed=indexed,
@@ -160,7 +171,7 @@ class Indexer:
                 row = known.pop(stat.path, None)
                 if isinstance(found, Unlisted):
                     self._unlisted(plan, found, known)
-                if row is not None and row.unchanged(stat) and _settled_state(row, found):
+                if row is not None and row.unchanged(stat) and self._settled(row, found):
                     plan.unchanged += 1
                 else:
                     changed.append((found, row))
@@ -215,7 +226,7 @@ class Indexer:
         except OSError as exc:
             self._fail(plan, stat, Category.UNREADABLE, exc.strerror or str(exc))
             return
-        if row is not None and row.hash == digest and row.state == "indexed":
+        if row is not None and row.hash == digest and self._settled(row, stat):
             self.store.touch_file(row.id, stat)
             plan.unchanged += 1
             return
@@ -236,6 +247,11 @@ class Indexer:
             return
         file_id = self.store.upsert_file(stat, "pending", digest=digest)
         plan.jobs.append(Job(file_id, stat, digest))
+
+    def _settled(self, row: FileRow, found: FileStat | Skipped) -> bool:
+        """Whether the index already holds the final word on an unchanged file: a
+        picture still waiting for its vector from a picture model is read again."""
+        return _settled_state(row, found) and not self.pictures.wants(row)
 
     def _unlisted(self, plan: Plan, folder: Unlisted, known: dict[str, FileRow]) -> None:
         """The files the index knows below a folder that cannot be listed now are failed
@@ -277,7 +293,7 @@ class Indexer:
                 if waiting(queue) and not cancel.cancelled:
                     yield from self._step(plan, queue, tally)
                 else:
-                    yield tally.reading(job.stat.path)
+                    yield tally.reading(job.stat.path, self.pages_read(job.stat.path))
             elif isinstance(outcome, ExtractionFailed):
                 yield from self._failed_reading(plan, job, outcome, tally)
             else:
@@ -316,17 +332,22 @@ class Indexer:
         tally.files += 1
         if not writing.total:
             self._fail(plan, job.stat, Category.EMPTY, "the file holds no text")
-        elif writing.written:  # a large file: its last passages, then its own vector
+            return
+        if writing.written:  # a large file: its last passages, then its own vector
             self._write_part(writing)
-            if self._keep(plan, job, passages):
-                self.store.write_file_vector(job.file_id, writing.direction())
-                tally.indexed += 1
+            if not self._keep(plan, job, passages):
+                return
+            self.store.write_file_vector(job.file_id, writing.direction())
         elif self._keep(plan, job, passages):
             vectors = writing.take()
             self.store.write_document(
                 job.file_id, job.stat, passages.title, passages.text, passages.chunks, vectors
             )
-            tally.indexed += 1
+        else:
+            return
+        tally.indexed += 1
+        if writing.picture is not None:
+            self.pictures.write(job.file_id, writing.picture)
 
     def _write_part(self, writing: Writing) -> None:
         """Write a large file's passages embedded so far; the file stays pending until
@@ -369,7 +390,7 @@ class Indexer:
             self.chunk_overlap,
             self.max_passages,
         )
-        return Writing(job, passages)
+        return Writing(job, passages, picture=self.pictures.embed(document))
 
     def _keep(self, plan: Plan, job: Job, passages: Passages) -> bool:
         """Mark a freshly embedded file indexed, unless it changed while it was read."""

@@ -58,7 +58,14 @@ class ModelSwitch:
         self.discard()  # what an abandoned switch left
         make_private_folder(self.locations.data)
         store = Store.open(self.database)
-        building = Trove(self.locations, self.settings, store, self.embedder, self.trove.registry)
+        building = Trove(
+            self.locations,
+            self.settings,
+            store,
+            self.embedder,
+            self.trove.registry,
+            self.trove.pictures,
+        )
         failed = True
         try:
             with building.lock, store.transaction():

@@ -26,9 +26,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from core.embedding import Embedder
-from core.errors import ConfigError
+from core.errors import ConfigError, ModelError
 from core.fusion import FusionSettings, fuse
-from core.relevance import FLOOR, Evidence, relevance
+from core.picture_model import PICTURE_COSINE_POINTS, PictureModel
+from core.relevance import FLOOR, Evidence, along, relevance
 from core.snippets import make_snippet
 from core.store import Store
 from core.store.connection import snapshot
@@ -95,10 +96,20 @@ class _Candidate:
 
 
 class Searcher:
-    def __init__(self, store: Store, embedder: Embedder, weights: Weights | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        weights: Weights | None = None,
+        *,
+        pictures: PictureModel | None = None,
+    ) -> None:
+        """``pictures``: the model that reads pictures (core.picture_model), if set:
+        pictures it finds for a query join the results."""
         self.store = store
         self.conn = store.conn
         self.embedder = embedder
+        self.pictures = pictures
         self.weights = weights or Weights()
         self.terms = Terms(self.conn)
         self.keywords = KeywordIndex(self.conn)
@@ -126,14 +137,18 @@ class Searcher:
                 return []
             filters = filters or Filters()
             self._scope = None  # a new snapshot: the files in scope are asked again
-            if meaning:
-                # Not for the answer by words: at a million passages, loading the copy
-                # of the vectors would hold back the answer given while the model loads.
-                self._sync_vectors()
-                found, terms = self.candidates(text, limit, filters)
-            else:
+            if not meaning:
                 found, terms = self.keyword_candidates(text, limit, filters)
-            return self._rank(found, terms, limit, floor)
+                return self._rank(found, terms, limit, floor)
+            # Not for the answer by words: at a million passages, loading the copy of
+            # the vectors would hold back the answer given while the model loads.
+            self._sync_vectors()
+            found, terms = self.candidates(text, limit, filters)
+            results = self._rank(found, terms, limit, floor)
+            if self._pictures_on():
+                hits = self._picture_hits(text, limit, filters, floor)
+                results = self._with_pictures(results, hits, limit)
+            return results
 
     def candidates(
         self, text: str, limit: int, filters: Filters
@@ -186,7 +201,15 @@ class Searcher:
             vector = self.store.file_vector(row.id)
             if vector is None:
                 raise ConfigError(f"{path} has no vector yet")
-            return self.similar_to_vector(vector, limit, filters, exclude=row.id)
+            alike = self.similar_to_vector(vector, limit, filters, exclude=row.id)
+            look = self.store.pictures.vector(row.id) if self._pictures_on() else None
+            if look is None:
+                return alike
+            # A picture's nearest pictures by what they show come first: that is what
+            # "similar" means for a photo; files alike in their text follow.
+            pictures = self._similar_pictures(look, limit, filters or Filters(), row.id)
+            held = {r.file_id for r in pictures}
+            return (pictures + [r for r in alike if r.file_id not in held])[:limit]
 
     def similar_to_vector(
         self,
@@ -227,6 +250,73 @@ class Searcher:
                     best[file_id] = (sim, chunk)
             ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
             return self._results([(f, s, c, frozenset(), _clamp(s)) for f, (s, c) in ranked])
+
+    # -- pictures by what they show --------------------------------------------------
+
+    def _pictures_on(self) -> bool:
+        """Whether pictures are searched by what they show: a picture model is set and
+        the index holds its vectors (another model's would mean nothing to it)."""
+        return self.pictures is not None and self.store.pictures.bound_to(self.pictures.model_id)
+
+    def _picture_hits(
+        self, text: str, limit: int, filters: Filters, floor: bool
+    ) -> list[tuple[int, float, float]]:
+        """(file id, cosine, relevance) of the pictures nearest ``text``, best first."""
+        assert self.pictures is not None
+        try:
+            query = self.pictures.embed_text(text)
+        except ModelError:
+            return []  # said when the model was loaded; documents are still found
+        allowed = self._allowed(filters)
+        # A filter leaves out some of the nearest: ask for more, as the vector side does.
+        k = self._pool(limit) if allowed is None else POOL_LIMIT
+        hits = []
+        for file_id, cosine in self.store.pictures.nearest(query, k):
+            if allowed is not None and (file_id >= len(allowed) or not allowed[file_id]):
+                continue
+            fit = along(PICTURE_COSINE_POINTS, cosine)
+            if not floor or fit >= FLOOR:
+                hits.append((file_id, cosine, fit))
+        return hits[:limit]
+
+    def _with_pictures(
+        self, results: list[Result], hits: list[tuple[int, float, float]], limit: int
+    ) -> list[Result]:
+        """Pictures found by what they show, placed among the results by relevance (the
+        one scale both share).  A picture the text side found too keeps its place
+        unless what it shows matches better: then it moves up to where that puts it."""
+        better = {f: fit for f, _, fit in hits}
+        kept = [r for r in results if better.get(r.file_id, -1.0) <= r.relevance]
+        held = {r.file_id for r in kept}
+        merged = list(kept)
+        for result in self._picture_results([h for h in hits if h[0] not in held]):
+            at = next((i for i, r in enumerate(merged) if r.relevance < result.relevance), None)
+            merged.insert(len(merged) if at is None else at, result)
+        return merged[:limit]
+
+    def _picture_results(self, hits: list[tuple[int, float, float]]) -> list[Result]:
+        """Results for pictures found by what they show, each with the passage that
+        holds its name and its camera's facts (its last, written last)."""
+        passages = self.store.passages_of([f for f, _, _ in hits])
+        picks = [
+            (f, cosine, max(passages[f]), frozenset[str](), fit)
+            for f, cosine, fit in hits
+            if passages.get(f)
+        ]
+        return self._results(picks)
+
+    def _similar_pictures(
+        self, vector: np.ndarray, limit: int, filters: Filters, exclude: int
+    ) -> list[Result]:
+        """The pictures nearest a picture by what they show, itself left out."""
+        allowed = self._allowed(filters)
+        k = limit + 1 if allowed is None else POOL_LIMIT
+        near = [
+            (f, cosine, _clamp(cosine))
+            for f, cosine in self.store.pictures.nearest(vector, k)
+            if f != exclude and (allowed is None or (f < len(allowed) and allowed[f]))
+        ]
+        return self._picture_results(near[:limit])
 
     # -- gathering -------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
 from core.events import Finished
 from core.paths import HOME_VARIABLE, Locations
+from core.picture_model import ClipModel
 from core.settings import Settings
 from core.store import vec_version
 
@@ -40,10 +41,11 @@ if TYPE_CHECKING:
     from core.watch.watcher import Batch
 
 # What the fixtures say, and questions that match them by meaning.
+PHOTO = "ladder_note.jpg"
 FIXTURES = {
     "lighthouse.pdf": "fog signal",
     "supplier_terms.docx": "bank transfer",
-    "ladder_note.jpg": "return the borrowed ladder",  # a photographed note: OCR
+    PHOTO: "return the borrowed ladder",  # a photographed note: OCR
 }
 NOTE = ("tomatoes.txt", "Tomato plants want six hours of direct sun and deep watering.")
 PARAPHRASE = ("when do we settle bills from vendors", "supplier_terms.docx")
@@ -94,6 +96,7 @@ class SelfTest:
             ("extraction", self.check_extraction),
             ("index", self.check_index),
             ("sqlite-vec", self.check_knn),
+            ("pictures", self.check_pictures),
             ("watcher", self.check_watcher),
             ("assistants", self.check_mcp),
             ("window", self.check_window),
@@ -166,6 +169,27 @@ class SelfTest:
         results = trove.search(query, limit=3)
         self._expect_first(results, expected, query)
         return f"nearest passages by meaning rank {expected} first"
+
+    def check_pictures(self) -> str:
+        """Search by what pictures show: a CLIP model the app carries for this check
+        (tiny, random weights: tests/tiny_clip.py) embeds the photographed note from the
+        thumbnail a worker made, and its vector is found again by a text."""
+        trove = self._trove()
+        fixtures = importlib.resources.files("resources") / "selftest" / "tiny-clip"
+        with importlib.resources.as_file(fixtures) as folder:
+            trove.settings = trove.settings.with_changes(picture_model=str(folder))
+            trove.pictures = ClipModel.for_settings(trove.settings)
+            assert trove.pictures is not None
+            list(trove.index())
+            held = trove.store.pictures.holders()
+            photo = trove.store.file_by_path(str(self.folder / PHOTO))
+            if photo is None or held != {photo.id}:
+                raise SelfTestFailed(f"pictures with a vector: {sorted(held)}")
+            found = trove.store.pictures.nearest(trove.pictures.embed_text("a note"), 1)
+            if [file_id for file_id, _ in found] != [photo.id]:
+                raise SelfTestFailed(f"a text found {found} among the pictures")
+            dimension = trove.pictures.dimension
+        return f"a photo embedded by a CLIP model ({dimension} dimensions) and found by a text"
 
     def check_watcher(self) -> str:
         from core.watch.watcher import Batch, Watcher, WatchOptions

@@ -41,6 +41,9 @@ class Settings:
     # pages of one file (each costs about a second).
     ocr: bool = True
     ocr_max_pages: int = 50
+    # Search pictures by what they show: a sentence-transformers CLIP model (a folder,
+    # or the id of one already downloaded); "" leaves it off (core.picture_model).
+    picture_model: str = ""
     # Passages kept of one file (about 750,000 words: any book); the rest of a larger
     # file is left out and the file is listed as partly indexed.
     max_passages_per_file: int = 5000

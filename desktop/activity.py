@@ -106,16 +106,22 @@ class IndexActivity(QWidget):
 
 def _describe(progress: Any) -> str:
     """Reads like "Indexing 11 of 277 files · big.pdf: 1,200 of 4,800 passages · about 2 min
-    left"."""
+    left", or "… · reading scan.pdf (OCR: 3 pages so far)"."""
     text = f"Indexing {progress.files_done:,} of {progress.files_total:,} files"
     name = os.path.basename(progress.current)
     if progress.reading and name:
         text += f" · reading {name}"
+        if progress.pages_read:
+            text += f" (OCR: {_pages(progress.pages_read)} so far)"
     elif 0 < progress.file_chunks_done < progress.file_chunks:
         text += f" · {name}: {progress.file_chunks_done:,} of {progress.file_chunks:,} passages"
     if progress.eta_s:
         text += f" · {_duration(progress.eta_s)} left"
     return text
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count:,} pages"
 
 
 def _inside(progress: Any) -> int:

@@ -162,6 +162,8 @@ class Engine(QObject):
         with model_loading(torch=getattr(trove.embedder, "needs_torch", True)):
             trove.embedder.embed_query("warm up")
         self._model_loaded = True
+        if trove.pictures is not None:
+            self._load_picture_model(trove)
         minutes = trove.settings.reconcile_minutes
         watcher = Watcher(trove, WatchOptions(reconcile_every_s=minutes * 60))
         try:
@@ -170,6 +172,19 @@ class Engine(QObject):
             return str(exc)
         self._watcher = watcher
         return None
+
+    def _load_picture_model(self, trove: Trove) -> None:
+        """Load the picture model (core.picture_model) now rather than at the first
+        search; one that does not load is said once, and search goes on without it."""
+        from core.errors import ModelError
+        from core.preload import model_loading
+
+        assert trove.pictures is not None
+        try:
+            with model_loading(torch=True):
+                trove.pictures.embed_text("warm up")
+        except ModelError as error:
+            self.notice.emit(f"Pictures are not searched by what they show: {error}")
 
     def _loaded(self, locked: str | None) -> None:
         self.is_ready = True
@@ -363,7 +378,7 @@ class Engine(QObject):
         self.reads.run(lambda: save_settings(settings, path), on_error=self._save_failed)
         later = [
             name
-            for name in ("device", "backend")
+            for name in ("device", "backend", "picture_model")
             if getattr(settings, name) != getattr(trove.settings, name)
         ]
         trove.settings = settings

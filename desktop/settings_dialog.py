@@ -119,7 +119,7 @@ def apply_from_dialog(
 def _saved(later: list[str], *notes: str) -> str:
     parts = ["Settings saved", *notes]
     if later:
-        names = " and ".join(later)
+        names = " and ".join(name.replace("_", " ") for name in later)
         change = "change applies" if len(later) == 1 else "changes apply"
         parts.append(f"the {names} {change} at the next start")
     return "; ".join(parts)
@@ -160,6 +160,15 @@ class SettingsDialog(QDialog):
         other.addWidget(self.model_path, 1)
         other.addWidget(self.browse)
 
+        self.pictures = QLineEdit(self)
+        self.pictures.setPlaceholderText(
+            "Off; or a CLIP model's folder, or the id of one already downloaded"
+        )
+        self.browse_pictures = QPushButton("Browse…", self)
+        pictures = QHBoxLayout()
+        pictures.addWidget(self.pictures, 1)
+        pictures.addWidget(self.browse_pictures)
+
         self.device = QComboBox(self)
         for value, label in DEVICE_LABELS.items():
             self.device.addItem(label, value)
@@ -175,6 +184,14 @@ class SettingsDialog(QDialog):
         form.addRow("Language model:", self.model)
         form.addRow("", other)
         form.addRow("", _hint("A new model re-reads every file; searches keep working."))
+        form.addRow("Photos by what they show:", pictures)
+        form.addRow(
+            "",
+            _hint(
+                "A CLIP model finds photos without text (\u201cdog on a beach\u201d). "
+                "Applies at the next start, which reads the pictures again."
+            ),
+        )
         form.addRow("Run the model on:", _left(self.device))
         form.addRow("", _hint("A device change applies at the next start."))
         form.addRow("Indexing may use:", _left(self.cores))
@@ -203,6 +220,7 @@ class SettingsDialog(QDialog):
         default = settings.model == DEFAULT_MODEL
         self.model.setCurrentIndex(0 if default else 1)
         self.model_path.setText("" if default else settings.model)
+        self.pictures.setText(settings.picture_model)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         # Settings copied from a bigger machine keep their number rather than being cut.
         self.cores.setRange(0, max(os.cpu_count() or 1, settings.index_cores))
@@ -217,6 +235,8 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.browse.clicked.connect(self._browse)
+        self.browse_pictures.clicked.connect(self._browse_pictures)
+        self.pictures.textChanged.connect(self._validate)
         self.model.currentIndexChanged.connect(self._validate)
         self.model_path.textChanged.connect(self._validate)
         self.device.currentIndexChanged.connect(self._validate)
@@ -235,6 +255,7 @@ class SettingsDialog(QDialog):
             minutes = self._settings.reconcile_minutes
         return self._settings.with_changes(
             model=self._model(),
+            picture_model=self._picture_model(),
             device=str(self.device.currentData()),
             index_cores=self.cores.value(),
             reconcile_minutes=minutes,
@@ -252,6 +273,18 @@ class SettingsDialog(QDialog):
         if (os.path.isabs(folder) or text.startswith((".", "~"))) and not os.path.isdir(folder):
             raise ConfigError(f"There is no folder at {text}")
         return text
+
+    def _picture_model(self) -> str:
+        text = self.pictures.text().strip()
+        folder = os.path.expanduser(text)
+        if (os.path.isabs(folder) or text.startswith((".", "~"))) and not os.path.isdir(folder):
+            raise ConfigError(f"There is no folder at {text}")
+        return text
+
+    def _browse_pictures(self) -> None:
+        folder = self.choose_directory(self)
+        if folder:
+            self.pictures.setText(folder)
 
     def _browse(self) -> None:
         folder = self.choose_directory(self)

@@ -81,3 +81,41 @@ class SlowEmbedder(FakeEmbedder):
             self.held.set()
         time.sleep(self.delay_s + self.per_passage_s * len(texts))
         return super().embed_documents(texts)
+
+
+class ColourPictureModel:
+    """A stand-in for a CLIP model that sees colour only: a picture's vector is how far
+    its pixels lean to red, green and blue; a text's, the colours it names.  Enough to
+    test how pictures found by what they show join the results."""
+
+    COLOURS = ("red", "green", "blue")
+
+    def __init__(self, model_id: str = "test/colour-pictures") -> None:
+        self._model_id = model_id
+        self.texts = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return 3
+
+    def embed_pictures(self, pictures: Sequence[object]) -> np.ndarray:
+        rows = []
+        for picture in pictures:
+            pixels = np.frombuffer(picture.pixels, dtype=np.uint8).reshape(-1, 3)  # type: ignore[attr-defined]
+            lean = (pixels - pixels.mean(axis=1, keepdims=True)).mean(axis=0)
+            rows.append(_unit(lean))
+        return np.stack(rows).astype(np.float32)
+
+    def embed_text(self, text: str) -> np.ndarray:
+        self.texts += 1
+        words = set(re.findall(r"\w+", text.lower()))
+        return _unit(np.array([float(c in words) for c in self.COLOURS]))
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm else vector).astype(np.float32)

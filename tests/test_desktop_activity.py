@@ -3,10 +3,12 @@ inside a large file, and a pause that says "Pausing…" until indexing has stopp
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pytestqt.qtbot import QtBot
 
 from core.events import Progress
-from desktop.activity import IndexActivity
+from desktop.activity import IndexActivity, _describe
 
 
 def activity(qtbot: QtBot) -> IndexActivity:
@@ -57,3 +59,12 @@ def test_pausing_until_the_watcher_has_stopped_then_paused(qtbot: QtBot) -> None
     assert shown.label.text() == "Indexing 11 of 277 files"
     shown.rested(paused=False)
     assert shown.label.text() == "Up to date"
+
+
+def test_progress_names_the_pages_of_a_scan_read_so_far() -> None:
+    reading = Progress(3, 10, 40, 2.0, None, "/inbox/boiler_scan.pdf", reading=True)
+    assert _describe(reading) == "Indexing 3 of 10 files · reading boiler_scan.pdf"
+    later = replace(reading, pages_read=4)
+    assert _describe(later) == (
+        "Indexing 3 of 10 files · reading boiler_scan.pdf (OCR: 4 pages so far)"
+    )

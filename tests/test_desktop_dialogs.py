@@ -337,6 +337,36 @@ def test_settings_that_cannot_be_used_disable_ok(qtbot: QtBot, tmp_path: Path) -
     assert "chunk_tokens" in broken.error.text()
 
 
+def test_the_picture_model_is_chosen_typed_or_left_off(qtbot: QtBot, tmp_path: Path) -> None:
+    clip = tmp_path / "clip-ViT-B-32"
+    clip.mkdir()
+    dialog = settings_dialog(qtbot, Settings())
+    assert dialog.pictures.text() == ""
+    assert dialog.result_settings().picture_model == ""
+    dialog.choose_directory = lambda parent: str(clip)
+    dialog.browse_pictures.click()
+    assert dialog.result_settings().picture_model == str(clip)
+    assert dialog.model.currentIndex() == 0  # the language model is another setting
+    dialog.pictures.setText(str(tmp_path / "missing"))
+    assert not ok_button(dialog).isEnabled()
+    assert "no folder" in dialog.error.text()
+    dialog.pictures.setText("sentence-transformers/clip-ViT-B-32")
+    assert ok_button(dialog).isEnabled()
+    shown = settings_dialog(qtbot, Settings(picture_model="sentence-transformers/clip-ViT-B-32"))
+    assert shown.pictures.text() == "sentence-transformers/clip-ViT-B-32"
+
+
+def test_a_picture_model_change_waits_for_a_restart(
+    qtbot: QtBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "switch_model", lambda *a: pytest.fail("model switched"))
+    old = engine.trove.settings  # type: ignore[union-attr]
+    new = old.with_changes(picture_model="sentence-transformers/clip-ViT-B-32")
+    message = apply_from_dialog(engine, old, new, lambda *a: pytest.fail("asked"))
+    assert message == "Settings saved; the picture model change applies at the next start"
+    saved(qtbot, new)
+
+
 def saved(qtbot: QtBot, wanted: Settings) -> None:
     path = Locations.from_environment().settings
     qtbot.waitUntil(lambda: load_settings(path) == wanted, timeout=WAIT_MS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pypdfium2
@@ -81,8 +82,7 @@ def test_a_photo_without_text_is_a_document_of_its_name_and_camera_facts(
     document = ImageExtractor(reader).extract(path)
     assert [piece.location for piece in document.pieces] == ["picture"]
     assert document.pieces[0].text == (
-        "IMG_2041\nPhoto taken on 14 July 2024 at 09:30 with a Canon EOS 80D "
-        "at 48.8581, 2.2944."
+        "IMG_2041\nPhoto taken on 14 July 2024 at 09:30 with a Canon EOS 80D at 48.8581, 2.2944."
     )
     with Image.open(path) as image:
         facts = photo_facts(image)
@@ -221,6 +221,25 @@ def test_the_time_limit_is_on_silence_not_on_a_long_scan(tmp_path: Path, speaks:
             assert pool.extract(path).pieces[0].text == "read at last"
         else:
             assert _failure(pool, path).category == Category.TIMEOUT
+
+
+def test_while_a_scan_is_read_its_pages_read_so_far_are_known(tmp_path: Path) -> None:
+    path = tmp_path / "long.slow"
+    path.write_text("pages")
+    seen: list[int] = []
+    with (
+        ExtractionPool(1, 5.0, 2048, MB, registry_factory="tests.test_ocr:slow_registry") as pool,
+        ThreadPoolExecutor(1) as reading,
+    ):
+        read = reading.submit(pool.extract, path)
+        while not read.done():
+            seen.append(pool.pages_read(str(path)))
+            time.sleep(0.05)
+        assert read.result().pieces[0].text == "read at last"
+        assert pool.pages_read(str(path)) == 0  # read: nothing in progress
+    counts = sorted(set(seen))
+    assert counts[-1] >= 4 and counts[0] <= 1, counts
+    assert seen == sorted(seen)  # it only moves on
 
 
 # -- found by meaning, with the real model ---------------------------------------------------

@@ -17,6 +17,7 @@ PARTS = (
     "extraction",
     "index",
     "sqlite-vec",
+    "pictures",
     "watcher",
     "assistants",
     "window",
@@ -41,6 +42,7 @@ def test_the_self_test_passes_and_leaves_the_own_index_alone(trove_home: Path) -
     assert "(offscreen) showed" in lines["window"]
     assert "photographed note (by OCR) read in a worker process" in lines["extraction"]
     assert "over MCP ranks supplier_terms.docx first" in lines["assistants"]
+    assert "a photo embedded by a CLIP model (16 dimensions)" in lines["pictures"]
     assert done.stdout.rstrip().endswith("The self-test passed.")
     assert not (trove_home / "index.sqlite3").exists()
 

@@ -217,8 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mcp = commands.add_parser(
         "mcp",
-        help="answer an AI assistant over MCP (stdio): search, similar, read, status; "
-        "read-only",
+        help="answer an AI assistant over MCP (stdio): search, similar, read, status; read-only",
     )
     mcp.set_defaults(handler=cmd_mcp)
 
@@ -516,6 +515,11 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
         out.write(
             f"          settings ask for {printable(status.configured_model)}: "
             "run `trove index --rebuild`\n"
+        )
+    if status.picture_model:
+        out.write(
+            f"Pictures: by what they show, with {printable(status.picture_model)} "
+            f"({status.pictures:,} embedded)\n"
         )
     out.write(f"Folders:  {len(status.folders)}\n")
     for folder in status.folders:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import textwrap
@@ -124,6 +125,9 @@ class ProgressLine:
             f"[{bar:<30}] {event.files_done}/{event.files_total} files, "
             f"{event.chunks_per_s:.1f} passages/s{eta}"
         )
+        if event.reading and event.pages_read:
+            name = printable(os.path.basename(event.current))
+            line += f", reading {name}: OCR page {event.pages_read}"
         self.out.write(f"\r{line}\033[K" if self.tty else line + "\n")
         self.out.flush()
 

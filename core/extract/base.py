@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Category:
@@ -34,6 +34,22 @@ class Piece:
     location: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A picture shrunk for a model that reads pictures (core.picture_model): plain RGB
+    pixels, row by row, so the process that embeds it decodes no file format."""
+
+    width: int
+    height: int
+    pixels: bytes
+
+    def image(self) -> Any:
+        """The pixels as a Pillow image."""
+        from PIL import Image
+
+        return Image.frombytes("RGB", (self.width, self.height), self.pixels)
+
+
 @dataclass(slots=True)
 class Document:
     """The text of one file, in reading order."""
@@ -45,6 +61,8 @@ class Document:
     # When a photo was taken (its camera's clock, local time): date filters use it
     # instead of the file's modification time, which a copy or an edit changes.
     taken: datetime | None = None
+    # A picture's pixels, shrunk, when pictures are searched by what they show.
+    thumbnail: Thumbnail | None = None
 
     @property
     def char_count(self) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ExtractionFailed
 
-from .base import Category, Document, Piece
+from .base import Category, Document, Piece, Thumbnail
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -25,8 +25,15 @@ if TYPE_CHECKING:
     from core.ocr import TextReader
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "tif", "tiff", "webp", "bmp", "gif")
+# Phones' photos; read where the pillow-heif package is installed (`pip install
+# trove[heic]`).  The installed app leaves it out: its encoder library is GPL-licensed.
+HEIC_EXTENSIONS = ("heic", "heif")
+HEIC_PACKAGE = "pillow_heif"
 MAX_PIXELS = 50_000_000  # 50 megapixels: beyond any camera's photo, within the memory limit
 MAX_FRAMES = 50  # pages of a TIFF read, as for a scanned PDF
+# A thumbnail for a picture model: its shorter side at most this (CLIP models look at
+# 224 or 336 pixels), its longer side at most three times that.
+THUMBNAIL_SIDE = 336
 
 # EXIF tags (the standard's numbers).
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -58,12 +65,18 @@ class PhotoFacts:
 class ImageExtractor:
     kind = "image"
 
-    def __init__(self, reader: TextReader | None, max_frames: int = MAX_FRAMES) -> None:
+    def __init__(
+        self, reader: TextReader | None, max_frames: int = MAX_FRAMES, *, thumbnails: bool = False
+    ) -> None:
         self.reader = reader  # None: OCR is off, a picture is its name and facts
         self.max_frames = max_frames
+        self.thumbnails = thumbnails  # hand over the picture, shrunk, for a picture model
 
     def extract(self, path: Path) -> Document:
         from PIL import Image, UnidentifiedImageError
+
+        if path.suffix.lower().lstrip(".") in HEIC_EXTENSIONS:
+            _open_heic()
 
         # Opening reads the header only, and each frame's size is checked before any of
         # its pixels is decoded, with its dimensions in the reason.  Pillow's own guard
@@ -87,7 +100,12 @@ class ImageExtractor:
         facts = photo_facts(image)
         pieces = self._text(image)
         pieces.append(Piece(f"{path.stem}\n{facts.sentence()}".strip(), "picture"))
-        return Document(pieces=pieces, title=facts.description or None, taken=facts.taken)
+        return Document(
+            pieces=pieces,
+            title=facts.description or None,
+            taken=facts.taken,
+            thumbnail=thumbnail(image) if self.thumbnails else None,
+        )
 
     def _text(self, image: Image.Image) -> list[Piece]:
         if self.reader is None:
@@ -107,6 +125,38 @@ class ImageExtractor:
             if text.strip():
                 pieces.append(Piece(text, where))
         return pieces
+
+
+def thumbnail(image: Image.Image) -> Thumbnail:
+    """The first page of ``image``, upright, shrunk to ``THUMBNAIL_SIDE``, as RGB on white."""
+    from PIL import Image, ImageOps
+
+    image.seek(0)
+    upright = ImageOps.exif_transpose(image)
+    width, height = upright.size
+    scale = min(1.0, THUMBNAIL_SIDE / max(1, min(width, height)))
+    scale = min(scale, 3 * THUMBNAIL_SIDE / max(1, width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = upright.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    if small.mode in ("RGBA", "LA", "PA") or "transparency" in small.info:
+        rgba = small.convert("RGBA")
+        flat = Image.new("RGB", size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        small = flat
+    rgb = small.convert("RGB")
+    return Thumbnail(rgb.width, rgb.height, rgb.tobytes())
+
+
+def _open_heic() -> None:
+    """Teach Pillow to open HEIC and HEIF, where pillow-heif is installed."""
+    try:
+        from pillow_heif import register_heif_opener  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise ExtractionFailed(
+            Category.UNSUPPORTED,
+            "reading HEIC photos needs the pillow-heif package (`pip install pillow-heif`)",
+        ) from None
+    register_heif_opener()
 
 
 def photo_facts(image: Image.Image) -> PhotoFacts:

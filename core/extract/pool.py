@@ -14,7 +14,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -78,6 +78,7 @@ class ExtractionPool:
             self._idle.put(worker)
         self._inline: Registry | None = None
         self._inline_lock = threading.Lock()
+        self._reading: dict[str, _Worker] = {}  # path -> the worker reading it
         self._closed = False
 
     @classmethod
@@ -89,7 +90,11 @@ class ExtractionPool:
             settings.extract_memory_mb,
             settings.max_file_mb * 1024 * 1024,
             max_chars=settings.max_chars_per_file,
-            registry_options={"ocr": settings.ocr, "ocr_pages": settings.ocr_max_pages},
+            registry_options={
+                "ocr": settings.ocr,
+                "ocr_pages": settings.ocr_max_pages,
+                "thumbnails": bool(settings.picture_model),
+            },
         )
 
     @property
@@ -104,10 +109,18 @@ class ExtractionPool:
         if not self._workers:
             return self._extract_inline(path)
         worker = self._idle.get()
+        self._reading[str(path)] = worker
         try:
             return worker.extract(path)
         finally:
+            self._reading.pop(str(path), None)
             self._idle.put(worker)
+
+    def pages_read(self, path: str) -> int:
+        """How many pages or pictures of ``path`` OCR has read so far, while it is being
+        read (0 otherwise): what progress shows of a long scan."""
+        worker = self._reading.get(path)
+        return worker.pages if worker is not None else 0
 
     def interrupt(self) -> None:
         """Stop the extractions in progress now (a cancelled run wants no more reads):
@@ -158,6 +171,7 @@ class _Worker:
         self._conn: Connection | None = None
         self._stopped = False
         self._busy = False  # a file has been sent and its reply not received
+        self.pages = 0  # pages of the file being read that OCR has read, as it said
 
     def extract(self, path: Path) -> Document:
         if self._stopped:
@@ -166,6 +180,7 @@ class _Worker:
             self._discard()  # it died while idle (killed from outside)
         conn = self._connection()
         self._busy = True
+        self.pages = 0
         try:
             return self._exchange(conn, path)
         finally:
@@ -217,6 +232,7 @@ class _Worker:
             raise ExtractionFailed(Category.CRASHED, reason) from None
         status, payload = reply[0], reply[1:]
         if status == "alive":
+            self.pages = int(payload[0])
             return None
         if status == "retire":
             self._discard()
@@ -310,8 +326,14 @@ def serve(conn: Connection, spec: _Spec) -> None:
         conn.send(("error", traceback.format_exc()))
         return
     _limit_memory(spec.memory_mb)
+    pages = [0]  # read by OCR in the current file
+
+    def page_read() -> None:
+        pages[0] += 1
+        conn.send(("alive", pages[0]))
+
     if registry.ocr is not None:
-        registry.ocr.progress = lambda: conn.send(("alive",))
+        registry.ocr.progress = page_read
     conn.send(("ready",))
     while True:
         try:
@@ -320,6 +342,7 @@ def serve(conn: Connection, spec: _Spec) -> None:
             return
         if path is None:
             return
+        pages[0] = 0
         reply = _run(registry, Path(path), spec)
         conn.send(reply)
         if reply[0] == "retire":
@@ -349,19 +372,21 @@ def truncated(document: Document, max_chars: int | None) -> Document:
             piece if len(piece.text) <= room else Piece(piece.text[:room], piece.location)
         )
         room -= len(piece.text)
-    return Document(pieces, document.title, truncated=True, taken=document.taken)
+    return replace(document, pieces=pieces, truncated=True)
 
 
 # A Document crosses the pipe as plain tuples: pickling a million Piece dataclasses
 # (a long log file) takes several times longer than pickling their strings.
-def _pack(document: Document) -> tuple[str | None, list[tuple[str, str]], bool, Any]:
+def _pack(document: Document) -> tuple[Any, ...]:
     pieces = [(piece.text, piece.location) for piece in document.pieces]
-    return document.title, pieces, document.truncated, document.taken
+    return document.title, pieces, document.truncated, document.taken, document.thumbnail
 
 
 def _unpack(payload: tuple[Any, ...]) -> Document:
-    title, pieces, cut, taken = payload
-    return Document([Piece(text, location) for text, location in pieces], title, cut, taken)
+    title, pieces, cut, taken, thumbnail = payload
+    return Document(
+        [Piece(text, location) for text, location in pieces], title, cut, taken, thumbnail
+    )
 
 
 def _limit_memory(memory_mb: int) -> None:

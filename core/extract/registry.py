@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import stat
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from .delimited import DelimitedExtractor
 from .docx import DocxExtractor
 from .epub import EpubExtractor
 from .html import HtmlExtractor
-from .image import IMAGE_EXTENSIONS, MAX_FRAMES, ImageExtractor
+from .image import HEIC_EXTENSIONS, HEIC_PACKAGE, IMAGE_EXTENSIONS, MAX_FRAMES, ImageExtractor
 from .mail import EmailExtractor, MboxExtractor
 from .markdown import MarkdownExtractor
 from .odf import OdfExtractor
@@ -91,10 +92,13 @@ class Registry:
         self.ocr = ocr  # what reads text in pictures; None: OCR is off
 
     @classmethod
-    def default(cls, ocr: bool = True, ocr_pages: int = MAX_FRAMES) -> Registry:
+    def default(
+        cls, ocr: bool = True, ocr_pages: int = MAX_FRAMES, thumbnails: bool = False
+    ) -> Registry:
         """Every format Trove reads, plus the known ones it reports as unsupported;
         ``ocr``: reading the text in pictures and scanned pages, ``ocr_pages`` of a file
-        at most."""
+        at most; ``thumbnails``: pictures come with their pixels, shrunk, for a model
+        that reads pictures."""
         from core.ocr import TextReader
 
         registry = cls(TextReader() if ocr else None)
@@ -105,7 +109,10 @@ class Registry:
         registry.register(MarkdownExtractor(), MARKDOWN_EXTENSIONS)
         registry.register(HtmlExtractor(), HTML_EXTENSIONS)
         registry.register(PdfExtractor(registry.ocr, ocr_pages), ("pdf",), accepts=PDF_LIKE)
-        registry.register(ImageExtractor(registry.ocr, ocr_pages), IMAGE_EXTENSIONS, accepts=None)
+        pictures = ImageExtractor(registry.ocr, ocr_pages, thumbnails=thumbnails)
+        registry.register(pictures, IMAGE_EXTENSIONS, accepts=None)
+        if importlib.util.find_spec(HEIC_PACKAGE) is not None:
+            registry.register(pictures, HEIC_EXTENSIONS, accepts=None)
         registry.register(DocxExtractor(), DOCX_EXTENSIONS, accepts=OFFICE_LIKE)
         registry.register(XlsxExtractor(), XLSX_EXTENSIONS, accepts=OFFICE_LIKE)
         registry.register(PptxExtractor(), PPTX_EXTENSIONS, accepts=OFFICE_LIKE)

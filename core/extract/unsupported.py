@@ -40,4 +40,12 @@ KNOWN: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "pages": ("Apple Pages documents", "export it as .docx to index it", ("pages",)),
     "numbers": ("Apple Numbers spreadsheets", "export it as .xlsx to index it", ("numbers",)),
     "key": ("Apple Keynote presentations", "export it as .pptx to index it", ("key",)),
+    # Read where pillow-heif is installed (core.extract.image), which the installed app
+    # is not.
+    "heic": (
+        "HEIC photos here",
+        "it needs the pillow-heif package (Trove installed from source with `[heic]`), "
+        "or convert it to JPEG",
+        ("heic", "heif"),
+    ),
 }

@@ -31,6 +31,7 @@ from core.store.connection import (
 from core.store.filters import Filters
 from core.store.keywords import fts_title
 from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
+from core.store.pictures import PictureVectors
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 from core.store.texts import Texts
@@ -53,6 +54,7 @@ class Store:
         self.conn = conn
         self.path = path
         self.texts = Texts(conn)
+        self.pictures = PictureVectors(conn)
         self._mirror: VectorMirror | None = None
         self._words: WordCopy | None = None
 
@@ -363,6 +365,7 @@ class Store:
         file_vector = self.file_vector(source_id)
         if file_vector is not None:
             self._insert_vector("file_vec", "file_id", target_id, file_vector)
+        self.pictures.copy(source_id, target_id)
         self.conn.execute(
             "UPDATE files SET taken_ns = (SELECT taken_ns FROM files WHERE id = ?) WHERE id = ?",
             (source_id, target_id),
@@ -526,6 +529,7 @@ class Store:
             self._log_vector("file", file_id, added=False)
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
         self.texts.delete(file_id)
+        self.pictures.delete([file_id])
 
     def _insert_chunk(
         self,
