@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from core.embedding import DEFAULT_MODEL_ID, Embedder, SentenceTransformerEmbedder
-from core.errors import ConfigError
+from core.errors import ConfigError, ModelError
 from core.events import CancelToken, Event
-from core.extract import ExtractionPool, Registry
+from core.extract import Document, ExtractionPool, Registry
 from core.indexer import Indexer
 from core.language import language_note
 from core.lock import WriterLock
@@ -23,7 +25,7 @@ from core.passages import prepare_passages
 from core.paths import Locations
 from core.picture_model import ClipModel, PictureModel
 from core.privacy import PrivateRules
-from core.search import Result, Searcher
+from core.search import Result, Searcher, looks_first
 from core.settings import Settings, load_settings, save_settings
 from core.store import Folder, Store
 from core.store.filters import Filters
@@ -290,7 +292,21 @@ class Trove:
         if not inputs:
             raise ConfigError(f"{path} holds no text to compare")
         vector = mean_direction(self.embedder.embed_documents(inputs))
-        return self.searcher.similar_to_vector(vector, limit)
+        alike = self.searcher.similar_to_vector(vector, limit)
+        look = self._picture_vector(document)
+        if look is None:
+            return alike
+        return looks_first(self.searcher.similar_to_picture(look, limit), alike, limit)
+
+    def _picture_vector(self, document: Document) -> np.ndarray | None:
+        """What a picture from anywhere shows, for "similar", if a picture model is set
+        and loads."""
+        if self.pictures is None or document.thumbnail is None:
+            return None
+        try:
+            return np.asarray(self.pictures.embed_pictures([document.thumbnail])[0])
+        except ModelError:
+            return None  # said when it was loaded; similar by text still answers
 
     def preview(self, file_id: int, chunk_id: int = 0) -> Preview | None:
         """The indexed text of a file, with the span of one of its passages (0, 0 if

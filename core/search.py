@@ -205,11 +205,24 @@ class Searcher:
             look = self.store.pictures.vector(row.id) if self._pictures_on() else None
             if look is None:
                 return alike
-            # A picture's nearest pictures by what they show come first: that is what
-            # "similar" means for a photo; files alike in their text follow.
-            pictures = self._similar_pictures(look, limit, filters or Filters(), row.id)
-            held = {r.file_id for r in pictures}
-            return (pictures + [r for r in alike if r.file_id not in held])[:limit]
+            pictures = self.similar_to_picture(look, limit, filters, exclude=row.id)
+            return looks_first(pictures, alike, limit)
+
+    def similar_to_picture(
+        self,
+        vector: np.ndarray,
+        limit: int = 10,
+        filters: Filters | None = None,
+        *,
+        exclude: int | None = None,
+    ) -> list[Result]:
+        """The pictures nearest ``vector`` (a picture model's) by what they show; none
+        when pictures are not searched that way."""
+        with snapshot(self.conn):
+            if not self._pictures_on():
+                return []
+            self._scope = None
+            return self._similar_pictures(vector, limit, filters or Filters(), exclude)
 
     def similar_to_vector(
         self,
@@ -306,7 +319,7 @@ class Searcher:
         return self._results(picks)
 
     def _similar_pictures(
-        self, vector: np.ndarray, limit: int, filters: Filters, exclude: int
+        self, vector: np.ndarray, limit: int, filters: Filters, exclude: int | None
     ) -> list[Result]:
         """The pictures nearest a picture by what they show, itself left out."""
         allowed = self._allowed(filters)
@@ -553,6 +566,13 @@ class Searcher:
             if score > best.get(file_id, (-2.0, 0))[0]:
                 best[file_id] = (score, chunk)
         return {file_id: chunk for file_id, (_, chunk) in best.items()}
+
+
+def looks_first(pictures: list[Result], alike: list[Result], limit: int) -> list[Result]:
+    """Similar files for a picture: the pictures nearest by what they show first (what
+    "similar" means for a photo), then files alike in their text."""
+    held = {r.file_id for r in pictures}
+    return (pictures + [r for r in alike if r.file_id not in held])[:limit]
 
 
 def _relevance(candidate: _Candidate, coverage: float, meaning: bool, known: bool) -> float:

@@ -79,6 +79,8 @@ def test_each_picture_gets_the_vector_the_model_gives_its_thumbnail(
         assert pictures.binding() == (clip.model_id, 16)
         ids = {Path(trove.store.file_path(f) or "").name: f for f in pictures.holders()}
         assert sorted(ids) == ["IMG_0001.jpg", "IMG_0002.png", "IMG_0003.webp"]
+        status = trove.status()
+        assert (status.picture_model, status.pictures) == (clip.model_id, 3)
         for name, file_id in ids.items():
             stored = pictures.vector(file_id)
             assert stored is not None
@@ -312,3 +314,16 @@ def test_the_self_tests_tiny_clip_is_the_one_this_script_builds(clip: ClipModel)
     shipped = ClipModel(str(REPO / "resources" / "selftest" / "tiny-clip"))
     for text in ("a red square", "IMG_0001"):
         np.testing.assert_allclose(shipped.embed_text(text), clip.embed_text(text), atol=1e-6)
+
+
+def test_similar_to_a_photo_from_elsewhere_lists_the_photos_that_look_like_it(
+    tmp_path: Path,
+) -> None:
+    _photos(tmp_path / "photos")
+    elsewhere = tmp_path / "downloads" / "poster.jpg"
+    elsewhere.parent.mkdir()
+    Image.new("RGB", (200, 300), (200, 20, 30)).save(elsewhere)  # red all over
+    with _colour_trove(tmp_path / "photos") as trove:
+        results = trove.similar_to_file(elsewhere, limit=3)
+        assert Path(results[0].path).name == "IMG_0001.jpg"
+        assert results[0].relevance > 0.9

@@ -1,0 +1,164 @@
+"""What searching photos by what they show costs: a CLIP model the size of ViT-B/32.
+
+No CLIP weights can be downloaded where Trove is built, so the model here has ViT-B/32's
+architecture (transformers' CLIPConfig defaults: a 12-layer vision transformer on 224 px
+in 32 px patches, a 12-layer text transformer, 512-dimensional vectors) with random
+weights.  Its speed and memory are the real model's; what it finds is not, so this
+measures cost only.
+
+    .venv/bin/python -m benchmarks.picture_model [--pictures 40] [--repeats 3]
+
+It prints, as JSON:
+- the model's load time, and the process's memory before and after;
+- a query's embedding time (median and minimum of 20);
+- a picture's embedding time from its thumbnail, one at a time as indexing does;
+- with ``--indexing``: indexing a folder where one file in ten is a picture through
+  ``trove index``, with the model set and without (OCR on in both), and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.ocr_quality import PICTURES, save
+from tests.tiny_clip import byte_symbols
+
+
+def build_vit_b32(folder: Path) -> Path:
+    """A sentence-transformers folder holding a ViT-B/32-sized CLIP, random weights."""
+    from sentence_transformers import SentenceTransformer
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers.models.clip import CLIPImageProcessorPil
+
+    raw = folder / "transformers"
+    raw.mkdir(parents=True, exist_ok=True)
+    symbols = byte_symbols()
+    vocabulary = [*symbols, *(s + "</w>" for s in symbols), "<|startoftext|>", "<|endoftext|>"]
+    (raw / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocabulary)}))
+    (raw / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(raw / "vocab.json"), str(raw / "merges.txt"))
+    model = CLIPModel(CLIPConfig())  # ViT-B/32's shape
+    processor = CLIPProcessor(image_processor=CLIPImageProcessorPil(), tokenizer=tokenizer)
+    model.save_pretrained(raw)
+    processor.save_pretrained(raw)
+    SentenceTransformer(str(raw), device="cpu").save(str(folder))
+    shutil.rmtree(raw)
+    return folder
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def speed(model_folder: Path, pictures: int) -> dict[str, object]:
+    from PIL import Image
+
+    from core.extract.image import thumbnail
+    from core.picture_model import ClipModel
+
+    before = _rss_mb()
+    started = time.perf_counter()
+    model = ClipModel(str(model_folder), device="cpu")
+    model.embed_text("warm up")
+    load_s = time.perf_counter() - started
+    queries = []
+    for number in range(20):
+        started = time.perf_counter()
+        model.embed_text(f"a dog on a beach at sunset, take {number}")
+        queries.append(time.perf_counter() - started)
+    folder = Path(tempfile.mkdtemp(prefix="trove-pictures-"))
+    shrink, embed = [], []
+    for number in range(pictures):
+        path = save(PICTURES[number % len(PICTURES)], folder, seed=number)
+        with Image.open(path) as image:
+            started = time.perf_counter()
+            small = thumbnail(image)
+            shrink.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.embed_pictures([small])
+        embed.append(time.perf_counter() - started)
+    shutil.rmtree(folder)
+    return {
+        "model": "ViT-B/32 shape, random weights",
+        "dimension": model.dimension,
+        "load_s": round(load_s, 2),
+        "rss_mb_before": round(before),
+        "rss_mb_after": round(_rss_mb()),
+        "query_ms_median": round(1000 * statistics.median(queries), 1),
+        "query_ms_min": round(1000 * min(queries), 1),
+        "thumbnail_ms_median": round(1000 * statistics.median(shrink), 1),
+        "picture_ms_median": round(1000 * statistics.median(embed), 1),
+        "picture_ms_min": round(1000 * min(embed), 1),
+        "pictures": pictures,
+    }
+
+
+def indexing(model_folder: Path, repeats: int) -> dict[str, object]:
+    """``trove index`` on the sample folder five times over plus one picture in ten,
+    with the picture model and without, side by side."""
+    root = Path(tempfile.mkdtemp(prefix="trove-pictures-index-"))
+    folder = root / "mixed"
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample"
+    for copy in range(5):
+        shutil.copytree(sample, folder / f"copy{copy}")
+        for path in (folder / f"copy{copy}").iterdir():
+            with path.open("a", encoding="utf-8") as text:
+                text.write(f"\n\nFiled as copy {copy} of {path.name}.\n")
+    texts = sum(1 for p in folder.rglob("*") if p.is_file())
+    (folder / "pictures").mkdir()
+    for number in range(max(1, texts // 9)):
+        path = save(PICTURES[number % len(PICTURES)], folder / "pictures", seed=number)
+        path.rename(path.with_name(f"{number:02}-{path.name}"))
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(repeats):
+        for label, setting in (("with", str(model_folder)), ("without", "")):
+            home = root / f"home-{label}"
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            settings = {"version": 1, "picture_model": setting}
+            (home / "settings.json").write_text(json.dumps(settings))
+            env = {**os.environ, "TROVE_HOME": str(home)}
+            trove = [sys.executable, "-m", "core.cli"]
+            subprocess.run([*trove, "add", str(folder)], env=env, check=True, capture_output=True)
+            started = time.perf_counter()
+            subprocess.run([*trove, "index"], env=env, check=True, capture_output=True)
+            times[label].append(time.perf_counter() - started)
+    shutil.rmtree(root)
+    return {
+        "files": texts + max(1, texts // 9),
+        "pictures": max(1, texts // 9),
+        "index_s_with_model": [round(t, 1) for t in times["with"]],
+        "index_s_without": [round(t, 1) for t in times["without"]],
+        "ratio_min": round(min(times["with"]) / min(times["without"]), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pictures", type=int, default=40)
+    parser.add_argument("--indexing", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="trove-vit-b32-"))
+    try:
+        model = build_vit_b32(work / "clip-vit-b32-random")
+        figures = speed(model, args.pictures)
+        if args.indexing:
+            figures["indexing"] = indexing(model, args.repeats)
+        print(json.dumps(figures, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
