@@ -30,7 +30,7 @@ import numpy as np
 
 from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
-from core.events import Finished
+from core.events import Finished, Notice
 from core.paths import HOME_VARIABLE, Locations
 from core.picture_model import ClipModel
 from core.settings import Settings
@@ -180,11 +180,12 @@ class SelfTest:
             trove.settings = trove.settings.with_changes(picture_model=str(folder))
             trove.pictures = ClipModel.for_settings(trove.settings)
             assert trove.pictures is not None
-            list(trove.index())
+            notices = [e.message for e in trove.index() if isinstance(e, Notice)]
             held = trove.store.pictures.holders()
             photo = trove.store.file_by_path(str(self.folder / PHOTO))
             if photo is None or held != {photo.id}:
-                raise SelfTestFailed(f"pictures with a vector: {sorted(held)}")
+                said = f" ({'; '.join(notices)})" if notices else ""
+                raise SelfTestFailed(f"pictures with a vector: {sorted(held)}{said}")
             found = trove.store.pictures.nearest(trove.pictures.embed_text("a note"), 1)
             if [file_id for file_id, _ in found] != [photo.id]:
                 raise SelfTestFailed(f"a text found {found} among the pictures")
