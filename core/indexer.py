@@ -226,7 +226,12 @@ class Indexer:
         except OSError as exc:
             self._fail(plan, stat, Category.UNREADABLE, exc.strerror or str(exc))
             return
-        if row is not None and row.hash == digest and self._settled(row, stat):
+        if (
+            row is not None
+            and row.hash == digest
+            and row.state == "indexed"
+            and not self.pictures.wants(row)
+        ):
             self.store.touch_file(row.id, stat)
             plan.unchanged += 1
             return
