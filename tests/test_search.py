@@ -184,3 +184,27 @@ def test_a_file_borrows_score_from_its_nearest_neighbours_in_meaning(
     assert blended[ids["lease_agreement_clause.txt"]] == pytest.approx(0.9)
     off = Searcher(trove.store, trove.embedder, Weights(neighbourhood=0.0))
     assert off._regularise(scores) == scores
+
+
+def test_a_filters_scope_is_read_once_until_the_index_changes(
+    fake_trove: Trove, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.md").write_text("# Garden\n\nTomatoes along the south fence.\n")
+    (docs / "notes.txt").write_text("Tomatoes again, in a plain note.\n")
+    fake_trove.add_folder(docs)
+    run_index(fake_trove)
+    reader = fake_trove.reader()
+    asked: list[object] = []
+    passing = reader.store.files_passing
+    monkeypatch.setattr(reader.store, "files_passing", lambda f: asked.append(f) or passing(f))
+    names = lambda: sorted(Path(r.path).name for r in reader.search("tomatoes", types=["md"]))  # noqa: E731
+    assert names() == ["garden.md"]
+    assert names() == ["garden.md"]
+    assert len(asked) == 1  # the second search reused the scope
+    (docs / "orchard.md").write_text("# Orchard\n\nTomatoes under the apple trees.\n")
+    run_index(fake_trove)  # another connection writes: the scope is read again
+    assert names() == ["garden.md", "orchard.md"]
+    assert len(asked) == 2
+    reader.close()

@@ -430,6 +430,11 @@ class Store:
                 passages[int(file_id)].append(int(chunk_id))
         return passages
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the index does: another connection's commits move SQLite's
+        data_version, this connection's own writes its change count."""
+        return int(self._value("PRAGMA data_version")), int(self.conn.total_changes())
+
     def files_passing(self, filters: Filters) -> list[int]:
         """Ids of the indexed files a filtered search may return."""
         where, params = filters.file_sql()
