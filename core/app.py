@@ -107,11 +107,13 @@ class Trove:
         )
 
     def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
         self.store.close()
 
     def reopen(self) -> None:
         """Open the index file again: after another one was put in its place."""
-        self.store.close()
+        self.close()
         self.store = Store.open(self.locations.database)
         self._searcher = None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -115,6 +116,7 @@ class Searcher:
         self.keywords = KeywordIndex(self.conn)
         # The last filter's scope (_allowed), with the index version it was read at.
         self._scope: tuple[Filters, tuple[int, int], np.ndarray] | None = None
+        self._embedding: ThreadPoolExecutor | None = None  # the query's model thread
 
     # -- public ----------------------------------------------------------------------
 
@@ -153,14 +155,20 @@ class Searcher:
     def candidates(
         self, text: str, limit: int, filters: Filters
     ) -> tuple[dict[int, _Candidate], QueryTerms]:
-        """Files worth scoring for ``text``, each scored on both sides."""
+        """Files worth scoring for ``text``, each scored on both sides.  The model embeds
+        the query on a thread of its own while the keyword side runs here: the model
+        mostly runs without the GIL, so on two cores each hides most of the other."""
         terms = self.terms.query(text)
-        query = self.embedder.embed_query(text)
+        embedding = self._query_thread().submit(self.embedder.embed_query, text)
         pool = self._pool(limit)
+        try:
+            matches = self._keyword_matches(terms, pool, filters)
+        finally:
+            query = embedding.result()  # waited for even if the keyword side failed
         found: dict[int, _Candidate] = {}
         for chunk, file_id, sim in self._nearest(query, pool, filters):
             found.setdefault(file_id, _Candidate(file_id)).dense[chunk] = sim
-        self._add_keyword_side(found, terms, pool, filters)
+        _add_keyword_side(found, matches, pool)
         self._complete_dense(found, query)
         return found, terms
 
@@ -169,27 +177,33 @@ class Searcher:
     ) -> tuple[dict[int, _Candidate], QueryTerms]:
         """Files with the words or identifiers of ``text``; the model is not asked."""
         terms = self.terms.query(text)
+        pool = self._pool(limit)
         found: dict[int, _Candidate] = {}
-        self._add_keyword_side(found, terms, self._pool(limit), filters)
+        _add_keyword_side(found, self._keyword_matches(terms, pool, filters), pool)
         return found, terms
+
+    def close(self) -> None:
+        """Let the query's model thread go (it ends once idle)."""
+        if self._embedding is not None:
+            self._embedding.shutdown(wait=False)
+            self._embedding = None
+
+    def _query_thread(self) -> ThreadPoolExecutor:
+        if self._embedding is None:
+            self._embedding = ThreadPoolExecutor(1, thread_name_prefix="trove-query")
+        return self._embedding
 
     def _pool(self, limit: int) -> int:
         return min(POOL_LIMIT, max(self.weights.pool, limit * 4))
 
-    def _add_keyword_side(
-        self, found: dict[int, _Candidate], terms: QueryTerms, pool: int, filters: Filters
-    ) -> None:
+    def _keyword_matches(self, terms: QueryTerms, pool: int, filters: Filters) -> _Matches:
+        """The passages with the query's words, best first, and the files holding an
+        identifier it spells out.  One query serves both uses of the ranking (below),
+        since FTS5 ranks every match before it cuts."""
         if terms.empty:
-            return
-        # The first `pool` keyword matches nominate candidates; the longer tail only
-        # scores files the vector side nominated.  One query serves both, since FTS5
-        # ranks every match before it cuts.
+            return _Matches([], set())
         ranked = self._keyword(terms, max(KEYWORD_TAIL, pool), filters)
-        for rank, (chunk, file_id, score) in enumerate(ranked):
-            if rank < pool or file_id in found:
-                found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
-        for file_id in self._exact(terms.identifiers, filters):
-            found.setdefault(file_id, _Candidate(file_id)).exact = True
+        return _Matches(ranked, self._exact(terms.identifiers, filters))
 
     def similar(self, path: str, limit: int = 10, filters: Filters | None = None) -> list[Result]:
         """Files whose overall meaning is nearest to an indexed file's, itself excluded."""
@@ -567,6 +581,22 @@ class Searcher:
             if score > best.get(file_id, (-2.0, 0))[0]:
                 best[file_id] = (score, chunk)
         return {file_id: chunk for file_id, (_, chunk) in best.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Matches:
+    ranked: list[tuple[int, int, float]]  # (passage, file, bm25), best first
+    exact: set[int]  # files holding an identifier the query spells out
+
+
+def _add_keyword_side(found: dict[int, _Candidate], matches: _Matches, pool: int) -> None:
+    """The first ``pool`` keyword matches nominate candidates; the longer tail only
+    scores files the vector side nominated."""
+    for rank, (chunk, file_id, score) in enumerate(matches.ranked):
+        if rank < pool or file_id in found:
+            found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
+    for file_id in matches.exact:
+        found.setdefault(file_id, _Candidate(file_id)).exact = True
 
 
 def looks_first(pictures: list[Result], alike: list[Result], limit: int) -> list[Result]:

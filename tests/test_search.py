@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.app import Trove
 from core.embedding import SentenceTransformerEmbedder
+from core.errors import ModelError
 from core.fusion import rrf
 from core.search import Searcher, Weights
 from tests.conftest import REPO, SAMPLE, open_trove, run_index
 from tests.data.check_everyday import content_word_overlap, fixture_problems
+from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.model
 
@@ -208,3 +212,54 @@ def test_a_filters_scope_is_read_once_until_the_index_changes(
     assert names() == ["garden.md", "orchard.md"]
     assert len(asked) == 2
     reader.close()
+
+
+class _WaitsForTheKeywordSide(FakeEmbedder):
+    """Embeds a query only once the keyword side has begun, as it may while they overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyword_side_began = threading.Event()
+        self.overlapped: list[bool] = []
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.overlapped.append(self.keyword_side_began.wait(timeout=5))
+        return super().embed_query(text)
+
+
+def test_the_query_is_embedded_while_the_keyword_side_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.md").write_text("# Garden\n\nTomatoes along the south fence.\n")
+    embedder = _WaitsForTheKeywordSide()
+    with open_trove(embedder) as trove:
+        trove.add_folder(docs)
+        run_index(trove)
+        searcher = trove.searcher
+        matches = searcher._keyword_matches
+
+        def keyword_side(*args: object) -> object:
+            embedder.keyword_side_began.set()
+            return matches(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(searcher, "_keyword_matches", keyword_side)
+        assert [Path(r.path).name for r in trove.search("tomatoes")] == ["garden.md"]
+        assert embedder.overlapped == [True]
+
+
+def test_a_model_that_fails_on_the_query_fails_the_search(tmp_path: Path) -> None:
+    class Broken(FakeEmbedder):
+        def embed_query(self, text: str) -> np.ndarray:
+            raise ModelError("the model file is damaged")
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.md").write_text("# Garden\n\nTomatoes along the south fence.\n")
+    with open_trove(Broken()) as trove:
+        trove.add_folder(docs)
+        run_index(trove)
+        with pytest.raises(ModelError, match="damaged"):
+            trove.search("tomatoes")
+        assert [Path(r.path).name for r in trove.search("tomatoes", meaning=False)] == ["garden.md"]
