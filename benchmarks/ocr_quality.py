@@ -339,45 +339,57 @@ def main() -> None:
     )
 
 
-def indexing(copies: int, repeats: int) -> None:
+def mixed_folder(root: Path, copies: int) -> tuple[Path, int]:
+    """The sample folder ``copies`` times over, each file with a line of its own (so no
+    copy is taken for a copy and costs nothing), and one picture for every nine of them:
+    the folder, and how many pictures it holds."""
     import shutil
 
-    root = Path(tempfile.mkdtemp(prefix="trove-ocr-index-"))
     folder = root / "mixed"
     sample = Path(__file__).resolve().parents[1] / "resources" / "sample"
     for copy in range(copies):
         shutil.copytree(sample, folder / f"copy{copy}")
         for path in (folder / f"copy{copy}").iterdir():
-            # A line of its own, so that no copy is taken for a copy and costs nothing.
             with path.open("a", encoding="utf-8") as text:
                 text.write(f"\n\nFiled as copy {copy} of {path.name}.\n")
     texts = sum(1 for p in folder.rglob("*") if p.is_file())
     pictures = folder / "pictures"
     pictures.mkdir()
     for number in range(max(1, texts // 9)):
-        picture = PICTURES[number % len(PICTURES)]
-        path = save(picture, pictures, seed=number)
+        path = save(PICTURES[number % len(PICTURES)], pictures, seed=number)
         path.rename(path.with_name(f"{number:02}-{path.name}"))
+    return folder, max(1, texts // 9)
+
+
+def index_seconds(home: Path, folder: Path, settings: dict[str, object]) -> float:
+    """Seconds ``trove index`` takes over ``folder`` in a new home with ``settings``."""
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"version": 1, **settings}))
+    env = {**os.environ, "TROVE_HOME": str(home)}
+    trove = [sys.executable, "-m", "core.cli"]
+    subprocess.run([*trove, "add", str(folder)], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run([*trove, "index"], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def indexing(copies: int, repeats: int) -> None:
+    root = Path(tempfile.mkdtemp(prefix="trove-ocr-index-"))
+    folder, pictures = mixed_folder(root, copies)
     files = sum(1 for p in folder.rglob("*") if p.is_file())
     times: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(repeats):
         for ocr in (True, False):
-            home = root / f"home-{ocr}"
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir()
-            (home / "settings.json").write_text(json.dumps({"version": 1, "ocr": ocr}))
-            env = {**os.environ, "TROVE_HOME": str(home)}
-            trove = [sys.executable, "-m", "core.cli"]
-            subprocess.run([*trove, "add", str(folder)], env=env, check=True, capture_output=True)
-            started = time.perf_counter()
-            subprocess.run([*trove, "index"], env=env, check=True, capture_output=True)
-            times[ocr].append(time.perf_counter() - started)
+            times[ocr].append(index_seconds(root / f"home-{ocr}", folder, {"ocr": ocr}))
     on, off = min(times[True]), min(times[False])
     print(
         json.dumps(
             {
                 "files": files,
-                "pictures": files - texts,
+                "pictures": pictures,
                 "index_s_ocr_on": [round(t, 1) for t in times[True]],
                 "index_s_ocr_off": [round(t, 1) for t in times[False]],
                 "ratio_min": round(on / off, 2),

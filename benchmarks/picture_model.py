@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -30,30 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.ocr_quality import PICTURES, save
-from tests.tiny_clip import byte_symbols
+from benchmarks.ocr_quality import PICTURES, index_seconds, mixed_folder, save
+from tests.tiny_clip import build
 
 
 def build_vit_b32(folder: Path) -> Path:
     """A sentence-transformers folder holding a ViT-B/32-sized CLIP, random weights."""
-    from sentence_transformers import SentenceTransformer
-    from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers import CLIPConfig
     from transformers.models.clip import CLIPImageProcessorPil
 
-    raw = folder / "transformers"
-    raw.mkdir(parents=True, exist_ok=True)
-    symbols = byte_symbols()
-    vocabulary = [*symbols, *(s + "</w>" for s in symbols), "<|startoftext|>", "<|endoftext|>"]
-    (raw / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocabulary)}))
-    (raw / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(raw / "vocab.json"), str(raw / "merges.txt"))
-    model = CLIPModel(CLIPConfig())  # ViT-B/32's shape
-    processor = CLIPProcessor(image_processor=CLIPImageProcessorPil(), tokenizer=tokenizer)
-    model.save_pretrained(raw)
-    processor.save_pretrained(raw)
-    SentenceTransformer(str(raw), device="cpu").save(str(folder))
-    shutil.rmtree(raw)
-    return folder
+    return build(folder, CLIPConfig(), CLIPImageProcessorPil())  # ViT-B/32's shape
 
 
 def _rss_mb() -> float:
@@ -116,36 +101,17 @@ def indexing(model_folder: Path, repeats: int) -> dict[str, object]:
     """``trove index`` on the sample folder five times over plus one picture in ten,
     with the picture model and without, side by side."""
     root = Path(tempfile.mkdtemp(prefix="trove-pictures-index-"))
-    folder = root / "mixed"
-    sample = Path(__file__).resolve().parents[1] / "resources" / "sample"
-    for copy in range(5):
-        shutil.copytree(sample, folder / f"copy{copy}")
-        for path in (folder / f"copy{copy}").iterdir():
-            with path.open("a", encoding="utf-8") as text:
-                text.write(f"\n\nFiled as copy {copy} of {path.name}.\n")
-    texts = sum(1 for p in folder.rglob("*") if p.is_file())
-    (folder / "pictures").mkdir()
-    for number in range(max(1, texts // 9)):
-        path = save(PICTURES[number % len(PICTURES)], folder / "pictures", seed=number)
-        path.rename(path.with_name(f"{number:02}-{path.name}"))
+    folder, pictures = mixed_folder(root, 5)
     times: dict[str, list[float]] = {"with": [], "without": []}
     for _ in range(repeats):
         for label, setting in (("with", str(model_folder)), ("without", "")):
             home = root / f"home-{label}"
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir()
-            settings = {"version": 1, "picture_model": setting}
-            (home / "settings.json").write_text(json.dumps(settings))
-            env = {**os.environ, "TROVE_HOME": str(home)}
-            trove = [sys.executable, "-m", "core.cli"]
-            subprocess.run([*trove, "add", str(folder)], env=env, check=True, capture_output=True)
-            started = time.perf_counter()
-            subprocess.run([*trove, "index"], env=env, check=True, capture_output=True)
-            times[label].append(time.perf_counter() - started)
+            times[label].append(index_seconds(home, folder, {"picture_model": setting}))
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
     shutil.rmtree(root)
     return {
-        "files": texts + max(1, texts // 9),
-        "pictures": max(1, texts // 9),
+        "files": files,
+        "pictures": pictures,
         "index_s_with_model": [round(t, 1) for t in times["with"]],
         "index_s_without": [round(t, 1) for t in times["without"]],
         "ratio_min": round(min(times["with"]) / min(times["without"]), 2),

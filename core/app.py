@@ -24,8 +24,9 @@ from core.lock import WriterLock
 from core.passages import prepare_passages
 from core.paths import Locations
 from core.picture_model import ClipModel, PictureModel
+from core.picture_search import looks_first
 from core.privacy import PrivateRules
-from core.search import Result, Searcher, looks_first
+from core.search import Result, Searcher
 from core.settings import Settings, load_settings, save_settings
 from core.store import Folder, Store
 from core.store.filters import Filters

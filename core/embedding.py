@@ -333,21 +333,28 @@ class SentenceTransformerEmbedder:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def _why_not_loaded(self, target: str, error: Exception) -> str:
-        """One line a person can act on; the libraries' messages run to paragraphs of
-        advice about the hub and offline mode."""
         if self.local_only and isinstance(error, OSError) and not Path(target).exists():
             return "it is neither a folder nor a model already on this computer"
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        return lines[0] if lines else type(error).__name__
+        return first_line(error)
 
     def _load_target(self) -> str:
         if self.reference == DEFAULT_MODEL:
             return str(bundled_model_path())
-        return (
-            str(Path(self.reference).expanduser())
-            if Path(self.reference).expanduser().exists()
-            else self.reference
-        )
+        return load_target(self.reference)
+
+
+def load_target(reference: str) -> str:
+    """What to hand sentence-transformers for a model setting: the folder, with ``~``
+    expanded, where there is one; else the id as given."""
+    path = Path(reference).expanduser()
+    return str(path) if path.exists() else reference
+
+
+def first_line(error: Exception) -> str:
+    """One line a person can act on; the libraries' messages run to paragraphs of advice
+    about the hub and offline mode."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _note_failure(path: Path, reason: str) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from core.embedding import model_id_for, select_device
+from core.embedding import first_line, load_target, model_id_for, select_device
 from core.errors import ModelError
 from core.openvino_runtime import dimension_of
 
@@ -111,9 +111,8 @@ class ClipModel:
         return np.asarray(vectors, dtype=np.float32)
 
     def _load(self) -> Any:
-        path = Path(self.reference).expanduser()
-        target = str(path) if path.exists() else self.reference
-        if path.is_dir():
+        target = load_target(self.reference)
+        if Path(target).is_dir():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
@@ -125,8 +124,7 @@ class ClipModel:
         except ImportError as exc:
             raise ModelError(f"sentence-transformers is not installed: {exc}") from exc
         except (OSError, ValueError, RuntimeError) as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = lines[0] if lines else type(exc).__name__
+            reason = first_line(exc)
             raise ModelError(f"cannot load the picture model {self.reference!r}: {reason}") from exc
         if "image" not in (getattr(model, "modalities", None) or ()):
             raise ModelError(

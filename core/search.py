@@ -27,10 +27,11 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from core.embedding import Embedder
-from core.errors import ConfigError, ModelError
+from core.errors import ConfigError
 from core.fusion import FusionSettings, fuse
-from core.picture_model import PICTURE_COSINE_POINTS, PictureModel
-from core.relevance import FLOOR, Evidence, along, relevance
+from core.picture_model import PictureModel
+from core.picture_search import Hit, PictureSide, looks_first, with_pictures
+from core.relevance import FLOOR, Evidence, relevance
 from core.snippets import make_snippet
 from core.store import Store
 from core.store.connection import snapshot
@@ -110,7 +111,7 @@ class Searcher:
         self.store = store
         self.conn = store.conn
         self.embedder = embedder
-        self.pictures = pictures
+        self.picture_side = PictureSide(store, pictures)
         self.weights = weights or Weights()
         self.terms = Terms(self.conn)
         self.keywords = KeywordIndex(self.conn)
@@ -147,9 +148,12 @@ class Searcher:
             self._sync_vectors()
             found, terms = self.candidates(text, limit, filters)
             results = self._rank(found, terms, limit, floor)
-            if self._pictures_on():
-                hits = self._picture_hits(text, limit, filters, floor)
-                results = self._with_pictures(results, hits, limit)
+            if self.picture_side.on:
+                allowed = self._allowed(filters)
+                # A filter leaves out some of the nearest: ask for more, as the vectors do.
+                k = self._pool(limit) if allowed is None else POOL_LIMIT
+                hits = self.picture_side.for_text(text, k, allowed, floor)[:limit]
+                results = with_pictures(results, hits, self._picture_results, limit)
             return results
 
     def candidates(
@@ -216,7 +220,7 @@ class Searcher:
             if vector is None:
                 raise ConfigError(f"{path} has no vector yet")
             alike = self.similar_to_vector(vector, limit, filters, exclude=row.id)
-            look = self.store.pictures.vector(row.id) if self._pictures_on() else None
+            look = self.store.pictures.vector(row.id) if self.picture_side.on else None
             if look is None:
                 return alike
             pictures = self.similar_to_picture(look, limit, filters, exclude=row.id)
@@ -233,9 +237,12 @@ class Searcher:
         """The pictures nearest ``vector`` (a picture model's) by what they show; none
         when pictures are not searched that way."""
         with snapshot(self.conn):
-            if not self._pictures_on():
+            if not self.picture_side.on:
                 return []
-            return self._similar_pictures(vector, limit, filters or Filters(), exclude)
+            allowed = self._allowed(filters or Filters())
+            k = limit + 1 if allowed is None else POOL_LIMIT
+            hits = self.picture_side.for_picture(vector, k, allowed, exclude)
+            return self._picture_results(hits[:limit])
 
     def similar_to_vector(
         self,
@@ -278,48 +285,7 @@ class Searcher:
 
     # -- pictures by what they show --------------------------------------------------
 
-    def _pictures_on(self) -> bool:
-        """Whether pictures are searched by what they show: a picture model is set and
-        the index holds its vectors (another model's would mean nothing to it)."""
-        return self.pictures is not None and self.store.pictures.bound_to(self.pictures.model_id)
-
-    def _picture_hits(
-        self, text: str, limit: int, filters: Filters, floor: bool
-    ) -> list[tuple[int, float, float]]:
-        """(file id, cosine, relevance) of the pictures nearest ``text``, best first."""
-        assert self.pictures is not None
-        try:
-            query = self.pictures.embed_text(text)
-        except ModelError:
-            return []  # said when the model was loaded; documents are still found
-        allowed = self._allowed(filters)
-        # A filter leaves out some of the nearest: ask for more, as the vector side does.
-        k = self._pool(limit) if allowed is None else POOL_LIMIT
-        hits = []
-        for file_id, cosine in self.store.pictures.nearest(query, k):
-            if allowed is not None and (file_id >= len(allowed) or not allowed[file_id]):
-                continue
-            fit = along(PICTURE_COSINE_POINTS, cosine)
-            if not floor or fit >= FLOOR:
-                hits.append((file_id, cosine, fit))
-        return hits[:limit]
-
-    def _with_pictures(
-        self, results: list[Result], hits: list[tuple[int, float, float]], limit: int
-    ) -> list[Result]:
-        """Pictures found by what they show, placed among the results by relevance (the
-        one scale both share).  A picture the text side found too keeps its place
-        unless what it shows matches better: then it moves up to where that puts it."""
-        better = {f: fit for f, _, fit in hits}
-        kept = [r for r in results if better.get(r.file_id, -1.0) <= r.relevance]
-        held = {r.file_id for r in kept}
-        merged = list(kept)
-        for result in self._picture_results([h for h in hits if h[0] not in held]):
-            at = next((i for i, r in enumerate(merged) if r.relevance < result.relevance), None)
-            merged.insert(len(merged) if at is None else at, result)
-        return merged[:limit]
-
-    def _picture_results(self, hits: list[tuple[int, float, float]]) -> list[Result]:
+    def _picture_results(self, hits: list[Hit]) -> list[Result]:
         """Results for pictures found by what they show, each with the passage that
         holds its name and its camera's facts (its last, written last)."""
         passages = self.store.passages_of([f for f, _, _ in hits])
@@ -329,19 +295,6 @@ class Searcher:
             if passages.get(f)
         ]
         return self._results(picks)
-
-    def _similar_pictures(
-        self, vector: np.ndarray, limit: int, filters: Filters, exclude: int | None
-    ) -> list[Result]:
-        """The pictures nearest a picture by what they show, itself left out."""
-        allowed = self._allowed(filters)
-        k = limit + 1 if allowed is None else POOL_LIMIT
-        near = [
-            (f, cosine, _clamp(cosine))
-            for f, cosine in self.store.pictures.nearest(vector, k)
-            if f != exclude and (allowed is None or (f < len(allowed) and allowed[f]))
-        ]
-        return self._picture_results(near[:limit])
 
     # -- gathering -------------------------------------------------------------------
 
@@ -597,13 +550,6 @@ def _add_keyword_side(found: dict[int, _Candidate], matches: _Matches, pool: int
             found.setdefault(file_id, _Candidate(file_id)).keyword[chunk] = score
     for file_id in matches.exact:
         found.setdefault(file_id, _Candidate(file_id)).exact = True
-
-
-def looks_first(pictures: list[Result], alike: list[Result], limit: int) -> list[Result]:
-    """Similar files for a picture: the pictures nearest by what they show first (what
-    "similar" means for a photo), then files alike in their text."""
-    held = {r.file_id for r in pictures}
-    return (pictures + [r for r in alike if r.file_id not in held])[:limit]
 
 
 def _relevance(candidate: _Candidate, coverage: float, meaning: bool, known: bool) -> float:

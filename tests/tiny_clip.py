@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 SEED = 20261201
 DIMENSION = 16
@@ -28,8 +29,10 @@ def byte_symbols() -> list[str]:
     return [table[b] for b in range(256)]
 
 
-def build(folder: Path) -> Path:
-    """Write the model into ``folder`` (made if missing); returns it."""
+def build(folder: Path, config: Any = None, images: Any = None) -> Path:
+    """Write the model into ``folder`` (made if missing); returns it.  ``config`` (a
+    transformers CLIPConfig) and ``images`` (its image processor) give it another shape:
+    benchmarks/picture_model.py builds ViT-B/32's."""
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
@@ -43,7 +46,7 @@ def build(folder: Path) -> Path:
     (raw / "merges.txt").write_text("#version: 0.2\n")
     tokenizer = CLIPTokenizer(str(raw / "vocab.json"), str(raw / "merges.txt"))
     end = len(vocabulary) - 1
-    config = CLIPConfig(
+    config = config or CLIPConfig(
         text_config=dict(
             vocab_size=len(vocabulary),
             hidden_size=32,
@@ -68,7 +71,7 @@ def build(folder: Path) -> Path:
     torch.manual_seed(SEED)
     model = CLIPModel(config)
     square = {"height": 32, "width": 32}
-    images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size=square)
+    images = images or CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size=square)
     processor = CLIPProcessor(image_processor=images, tokenizer=tokenizer)
     model.save_pretrained(raw)
     processor.save_pretrained(raw)
