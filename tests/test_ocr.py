@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pypdfium2
@@ -232,9 +232,8 @@ def test_while_a_scan_is_read_its_pages_read_so_far_are_known(tmp_path: Path) ->
         ThreadPoolExecutor(1) as reading,
     ):
         read = reading.submit(pool.extract, path)
-        while not read.done():
+        while not wait([read], timeout=0.05).done:
             seen.append(pool.pages_read(str(path)))
-            time.sleep(0.05)
         assert read.result().pieces[0].text == "read at last"
         assert pool.pages_read(str(path)) == 0  # read: nothing in progress
     counts = sorted(set(seen))
