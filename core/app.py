@@ -370,7 +370,7 @@ class Trove:
             dimension=binding[1] if binding else None,
             configured_model=self.embedder.model_id,
             picture_model=self.pictures.model_id if self.pictures else None,
-            pictures=len(self.store.pictures.holders()) if self.pictures else 0,
+            pictures=self.store.pictures.count() if self.pictures else 0,
         )
 
 

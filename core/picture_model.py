@@ -75,10 +75,6 @@ class ClipModel:
         return model_id_for(self.reference)
 
     @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    @property
     def model(self) -> Any:
         with self._lock:
             if self._failure is not None:

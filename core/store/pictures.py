@@ -26,11 +26,15 @@ class PictureVectors:
 
     def binding(self) -> tuple[str, int] | None:
         """The picture model the table's vectors come from, and their dimension."""
-        model = fetch_one(self.conn, "SELECT value FROM meta WHERE key = ?", (MODEL_KEY,))
-        dimension = fetch_one(self.conn, "SELECT value FROM meta WHERE key = ?", (DIMENSION_KEY,))
-        if model is None or dimension is None:
+        rows = fetch_all(
+            self.conn,
+            "SELECT key, value FROM meta WHERE key IN (?, ?)",
+            (MODEL_KEY, DIMENSION_KEY),
+        )
+        values = {str(key): str(value) for key, value in rows}
+        if len(values) < 2:
             return None
-        return str(model[0]), int(dimension[0])
+        return values[MODEL_KEY], int(values[DIMENSION_KEY])
 
     def bound_to(self, model_id: str) -> bool:
         binding = self.binding()
@@ -82,6 +86,13 @@ class PictureVectors:
         if self.binding() is None:
             return set()
         return {int(row[0]) for row in fetch_all(self.conn, f"SELECT file_id FROM {TABLE}")}
+
+    def count(self) -> int:
+        """How many files have a picture vector."""
+        if self.binding() is None:
+            return 0
+        row = fetch_one(self.conn, f"SELECT count(*) FROM {TABLE}")
+        return 0 if row is None else int(row[0])
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(file id, cosine similarity) of the ``k`` pictures nearest ``vector``."""
