@@ -16,10 +16,12 @@ import pytest
 from core.app import Trove
 from core.store.connection import snapshot
 from core.store.keywords import KeywordIndex
+from core.store.saved import CAN_MAP
 from core.store.words import WordCopy, words_of
 from core.terms import Terms
 from tests.conftest import open_trove, run_index, write
 from tests.fakes import FakeEmbedder
+from tests.test_saved_arrays import file_backed
 
 VOCABULARY = (
     "river garden lease rent tenant budget invoice harbour ferry bicycle gear chain "
@@ -188,6 +190,9 @@ def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
     with snapshot(trove.store.conn):
         same_ranking(again.best(stems(trove, QUERIES[0]), 50), fts5(trove, QUERIES[0]))
     assert copy.copy_path.stat().st_mtime_ns == saved_at  # loaded, not built again
+    if CAN_MAP:  # the postings stay in the file: a search touches only its words' pages
+        base = again._base
+        assert base is not None and file_backed(base.low) and file_backed(base.counts)
 
 
 def test_a_copy_of_another_index_or_a_damaged_one_is_built_again(

@@ -30,6 +30,7 @@ import numpy as np
 from core.paths import create_private_file
 from core.store.connection import fetch_all, fetch_one
 from core.store.quantised import Neighbours, QuantisedVectors
+from core.store.saved import SavedArrays
 from core.store.schema import VECTOR_TABLES
 
 log = logging.getLogger(__name__)
@@ -133,19 +134,14 @@ class VectorMirror:
         if self.copy_path is None or not self.copy_path.is_file():
             return False
         try:
-            with open(self.copy_path, "rb") as file, np.load(file, allow_pickle=False) as saved:
-                fmt, seq, dimension = (int(v) for v in saved["meta"])
-                names = tuple(str(name) for name in saved["names"])
+            with SavedArrays(self.copy_path) as saved:
+                fmt, seq, dimension = (int(v) for v in saved.read("meta"))
+                names = tuple(str(name) for name in saved.read("names"))
                 if (fmt, *names, dimension) != (FORMAT, *identity):
                     return False
                 if not log_start(self.conn) <= seq <= latest:
                     return False
-                spaces = {
-                    space: QuantisedVectors.from_state(dimension, {
-                        name: saved[f"{space}_{name}"] for name in QuantisedVectors.STATE
-                    })
-                    for space in SPACES
-                }  # fmt: skip
+                spaces = {space: _read_space(saved, space, dimension) for space in SPACES}
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
             log.warning("the saved vector copy is unreadable, rebuilding it: %s", error)
             return False
@@ -225,6 +221,13 @@ def log_start(conn: apsw.Connection) -> int:
     """Changes up to this one may have left the log: a copy must have seen them."""
     row = fetch_one(conn, "SELECT value FROM meta WHERE key = 'vector_log_from'")
     return 0 if row is None else int(row[0])
+
+
+def _read_space(saved: SavedArrays, space: str, dimension: int) -> QuantisedVectors:
+    count = saved.members[f"{space}_keys"].shape[0]
+    return QuantisedVectors.from_saved(
+        dimension, count, lambda name, out: saved.read_into(f"{space}_{name}", out)
+    )
 
 
 def _first(neighbours: Neighbours, k: int) -> Neighbours:

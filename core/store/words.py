@@ -47,6 +47,7 @@ from core.paths import create_private_file
 from core.store.connection import connect, fetch_all, snapshot
 from core.store.keywords import fts_title
 from core.store.mirror import index_id, latest_change, log_start
+from core.store.saved import SavedArrays
 from core.store.texts import BATCH, Texts
 from core.terms import Terms
 
@@ -133,24 +134,26 @@ class Postings:
         }
 
     @classmethod
-    def from_state(cls, saved: dict[str, np.ndarray]) -> Postings | None:
-        fmt, passages, seq = (int(v) for v in saved["meta"])
+    def from_saved(cls, saved: SavedArrays) -> Postings | None:
+        """The postings saved by ``state``; the big arrays are mapped from the file, not
+        read (core.store.saved): a search touches only its words' postings."""
+        fmt, passages, seq = (int(v) for v in saved.read("meta"))
         if fmt != FORMAT:
             return None
-        average, title_weight = (float(v) for v in saved["floats"])
-        words = {str(word): number for number, word in enumerate(saved["words"])}
+        average, title_weight = (float(v) for v in saved.read("floats"))
+        words = {str(word): number for number, word in enumerate(saved.read("words"))}
         return cls(
             words,
-            saved["starts"],
-            saved["blocks"],
-            saved["low"],
-            saved["counts"],
-            saved["norm"],
-            saved["file_of"],
+            saved.read("starts"),
+            saved.mapped("blocks"),
+            saved.mapped("low"),
+            saved.mapped("counts"),
+            saved.read("norm"),
+            saved.read("file_of"),
             passages,
             average,
             seq,
-            str(saved["index"][0]),
+            str(saved.read("index")[0]),
             title_weight,
         )
 
@@ -381,8 +384,8 @@ class WordCopy:
         if self.copy_path is None or not self.copy_path.is_file():
             return None
         try:
-            with open(self.copy_path, "rb") as file, np.load(file, allow_pickle=False) as saved:
-                base = Postings.from_state({name: saved[name] for name in saved.files})
+            with SavedArrays(self.copy_path) as saved:
+                base = Postings.from_saved(saved)
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
             log.warning("the saved keyword copy is unreadable, building it again: %s", error)
             return None
