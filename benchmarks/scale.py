@@ -470,15 +470,21 @@ def exact_figures(trove: Trove, queries: list[str], k: int = 10) -> dict[str, fl
     }
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory.  VmHWM, not ru_maxrss: a spawned process's
-    ru_maxrss starts from its parent's, whose memory it briefly shared."""
+def memory_figures() -> dict[str, float]:
+    """This process's peak resident memory, and what is resident now: its own memory
+    (``anon``) and pages of files it maps (``file``: libraries and the keyword copy's
+    postings, which the kernel can drop and read again).  VmHWM, not ru_maxrss: a spawned
+    process's ru_maxrss starts from its parent's, whose memory it briefly shared."""
     try:
         status = Path("/proc/self/status").read_text("utf-8")
-    except OSError:
-        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
-    kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return round(int(kib[1]) / 1024) if kib else 0.0
+    except OSError:  # not Linux
+        return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    names = {"VmHWM": "peak_rss_mb", "RssAnon": "rss_anon_mb", "RssFile": "rss_file_mb"}
+    figures = {}
+    for field, name in names.items():
+        kib = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+        figures[name] = round(int(kib[1]) / 1024) if kib else 0.0
+    return figures
 
 
 def measure(home: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -500,7 +506,7 @@ def measure(home: Path, args: argparse.Namespace) -> dict[str, Any]:
         figures.update(similar_figures(trove, args.queries, args.seed))
         embed = latencies(trove.embedder.embed_query, queries[WARMUP:], queries[:WARMUP])
         figures["embed_ms"] = percentiles(embed)["p50_ms"]
-        figures["peak_rss_mb"] = peak_rss_mb()  # before the exact search's copy of the vectors
+        figures.update(memory_figures())  # before the exact search's copy of the vectors
         log("measuring recall against numpy brute force")
         figures.update(exact_figures(trove, queries[WARMUP:]))
     return figures

@@ -25,7 +25,7 @@ from core.events import CancelToken, Event, Finished
 from core.paths import make_private_folder
 from core.settings import Settings
 from core.store import Folder, Store
-from core.store.connection import connect
+from core.store.connection import fold_log
 from core.store.mirror import VECTOR_COPY
 from core.store.words import WORD_COPY
 
@@ -129,12 +129,7 @@ def rebuild(trove: Trove, cancel: CancelToken | None = None) -> Iterator[Event]:
 
 def _settle(database: Path) -> None:
     """Fold the write-ahead log into the database file, so the file alone is complete."""
-    conn = connect(database)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        conn.close()
+    fold_log(database)
     leftovers = [s for s in WAL_FILES if Path(f"{database}{s}").exists()]
     if leftovers:
         raise StoreError(f"the new index at {database} is still in use; not switching")

@@ -68,3 +68,33 @@ def test_an_extraction_worker_loads_numpy_only_to_read_a_picture() -> None:
     heavy = ("numpy", "openvino", "PIL", "scipy")
     made = "core.extract.registry; core.extract.registry.Registry.default()"
     assert _loaded_after(made, heavy) == ""
+
+
+def _sql_calls(path: Path) -> list[int]:
+    """Lines of ``path`` that run SQL: calls of a connection's ``execute`` or
+    ``executemany``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("execute", "executemany")
+    ]
+
+
+def test_only_the_store_speaks_sql() -> None:
+    store = REPO / "core" / "store"
+    offenders = {
+        str(path.relative_to(REPO)): lines
+        for root in ("core", "desktop")
+        for path in (REPO / root).rglob("*.py")
+        if store not in path.parents and (lines := _sql_calls(path))
+    }
+    assert offenders == {}
+
+
+def test_the_check_itself_sees_sql(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("rows = conn.execute('SELECT 1')\nconn.executemany('x', [])\n")
+    assert _sql_calls(sample) == [1, 2]

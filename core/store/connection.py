@@ -48,6 +48,17 @@ def connect(path: Path | str, *, readonly: bool = False) -> apsw.Connection:
     return conn
 
 
+def fold_log(path: Path) -> None:
+    """Fold the write-ahead log into the database file and stop using one: the file
+    alone is then the whole index."""
+    conn = connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
 def _use_wal(conn: apsw.Connection) -> None:
     """Switch to WAL (a no-op once the file is in WAL mode).
 
