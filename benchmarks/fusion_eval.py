@@ -75,6 +75,7 @@ from core import fusion
 from core.app import Trove
 from core.paths import Locations
 from core.search import Searcher
+from core.store.index import stored_vector
 from core.terms import STOPWORDS, QueryTerms
 
 SEARCH_LIMIT = 100  # as beir_eval: `trove search --all --limit 100`
@@ -154,7 +155,7 @@ def file_vectors(searcher: Searcher, files: list[int]) -> tuple[list[int], np.nd
     rows = sql(
         searcher, f"SELECT file_id, embedding FROM file_vec WHERE file_id IN ({marks})", files
     )
-    vectors = {int(f): np.frombuffer(v, dtype=np.float32) for f, v in rows}
+    vectors = {int(f): stored_vector(v) for f, v in rows}
     ids = [f for f in files if f in vectors]
     return ids, np.stack([vectors[f] for f in ids]) if ids else np.zeros((0, 0))
 

@@ -64,6 +64,7 @@ from core.paths import Locations
 from core.settings import load_settings
 from core.store import Chunk, FileStat, Store
 from core.store.connection import snapshot
+from core.store.index import stored_vector
 from core.store.words import WORD_COPY
 
 # Change these when the base passages or the synthetic index change: cached ones are
@@ -440,15 +441,14 @@ def similar_figures(trove: Trove, count: int, seed: int) -> dict[str, float]:
 
 
 def stored_vectors(trove: Trove) -> tuple[np.ndarray, np.ndarray]:
-    """Every passage's id and vector as stored, normalised, for the exact search."""
+    """Every passage's id and vector as stored (unit length), for the exact search."""
     count, dim = trove.store.chunk_count(), trove.embedder.dimension
     ids, matrix = np.empty(count, dtype=np.int64), np.empty((count, dim), dtype=np.float32)
     rows: Iterator[tuple[int, bytes]] = trove.store.conn.execute(
         "SELECT chunk_id, embedding FROM chunk_vec"
     )
     for row, (chunk_id, blob) in enumerate(rows):
-        ids[row], matrix[row] = chunk_id, np.frombuffer(blob, dtype=np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        ids[row], matrix[row] = chunk_id, stored_vector(blob)  # int8 codes, as unit vectors
     return ids, matrix
 
 

@@ -147,9 +147,53 @@ def test_an_older_index_keeps_its_vectors_without_the_filter_columns(
     for table, key in (("chunk_vec", "chunk_id"), ("file_vec", "file_id")):
         columns = [row[1] for row in store.conn.execute(f"PRAGMA table_info({table})")]
         assert columns == [key, "embedding"]
+    for item, vector in vectors.items():  # as int8 codes since 0007_vectors_in_int8
+        for kept in (store.chunk_vector(item), store.file_vector(item)):
+            assert kept is not None and cosine(kept, vector) > 0.999
+
+
+def test_an_older_index_keeps_its_vectors_as_int8_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Float vectors become int8 codes, a quarter of the room, each in the direction it
+    had; the float index is kept aside as the backup."""
+    from core.store import schema
+
+    rng = np.random.default_rng(7)
+    vectors = {key: rng.standard_normal(384).astype(np.float32) for key in range(1, 41)}
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
+        old = Store.open(tmp_path / "index.sqlite3")
+        with old.transaction():
+            old.set_meta("model_id", "m")
+            old.set_meta("model_dim", "384")
+            for table, key in schema.VECTOR_TABLES.values():
+                schema.create_vector_table(old.conn, table, 384, "float")
+                old.conn.executemany(
+                    f"INSERT INTO {table}({key}, embedding) VALUES (?, ?)",
+                    [(item, vector.tobytes()) for item, vector in vectors.items()],
+                )
+        old.close()
+    store = Store.open(tmp_path / "index.sqlite3")
     for item, vector in vectors.items():
-        assert np.array_equal(store.chunk_vector(item), vector)  # type: ignore[arg-type]
-        assert np.array_equal(store.file_vector(item), vector)  # type: ignore[arg-type]
+        for kept in (store.chunk_vector(item), store.file_vector(item)):
+            assert kept is not None and cosine(kept, vector) > 0.9995
+    for table, _ in schema.VECTOR_TABLES.values():
+        lengths = store.conn.execute(f"SELECT DISTINCT length(embedding) FROM {table}").fetchall()
+        assert lengths == [(384,)]
+    assert (
+        store.conn.execute("SELECT name FROM sqlite_master WHERE name = 'converting'").fetchall()
+        == []
+    )
+    backup = connect(tmp_path / "index.before-0006_date_taken.sqlite3")
+    assert backup.execute("SELECT DISTINCT length(embedding) FROM chunk_vec").fetchall() == [
+        (1536,)
+    ]
+    backup.close()
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def test_files_under_targets_reads_exactly_what_they_cover(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from core.store.filters import Filters
 from core.store.keywords import fts_title
 from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
 from core.store.pictures import PictureVectors
+from core.store.quantised import directions, int8_codes
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 from core.store.texts import Texts
@@ -46,7 +47,14 @@ _FILE_COLUMNS = "id, folder_id, path, size, mtime_ns, hash, state, kind"
 
 
 def vector_blob(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+    """A vector as the index keeps it: its direction in int8 (quantised.int8_codes)."""
+    return bytes(int8_codes(vector)[0].tobytes())
+
+
+def stored_vector(blob: bytes) -> np.ndarray:
+    """The unit vector a stored blob stands for."""
+    unit: np.ndarray = directions(np.frombuffer(blob, dtype=np.int8))[0]
+    return unit
 
 
 class Store:
@@ -404,7 +412,7 @@ class Store:
         row = self.conn.execute(
             "SELECT embedding FROM file_vec WHERE file_id = ?", (file_id,)
         ).fetchone()
-        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+        return None if row is None else stored_vector(row[0])
 
     def chunk_vector(self, chunk_id: int) -> np.ndarray | None:
         if not self._has_vectors():
@@ -412,7 +420,7 @@ class Store:
         row = self.conn.execute(
             "SELECT embedding FROM chunk_vec WHERE chunk_id = ?", (chunk_id,)
         ).fetchone()
-        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+        return None if row is None else stored_vector(row[0])
 
     def state_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, count(*) FROM files GROUP BY state")
@@ -558,7 +566,9 @@ class Store:
     def _insert_vector(self, table: str, key: str, item: int, vector: np.ndarray | bytes) -> None:
         # vec0 in sqlite-vec 0.1.9 rejects INSERT OR REPLACE; callers delete first.
         blob = vector if isinstance(vector, bytes) else vector_blob(vector)
-        self.conn.execute(f"INSERT INTO {table}({key}, embedding) VALUES (?, ?)", (item, blob))
+        self.conn.execute(
+            f"INSERT INTO {table}({key}, embedding) VALUES (?, vec_int8(?))", (item, blob)
+        )
         self._log_vector("chunk" if table == "chunk_vec" else "file", item, added=True)
 
     def _log_vector(self, space: str, key: int, *, added: bool) -> None:

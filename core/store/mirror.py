@@ -29,7 +29,7 @@ import numpy as np
 
 from core.paths import create_private_file
 from core.store.connection import fetch_all, fetch_one
-from core.store.quantised import Neighbours, QuantisedVectors
+from core.store.quantised import Neighbours, QuantisedVectors, directions
 from core.store.saved import SavedArrays
 from core.store.schema import VECTOR_TABLES
 
@@ -37,13 +37,8 @@ log = logging.getLogger(__name__)
 
 SPACES = ("chunk", "file")
 REBUILD_BATCH = 20_000
-# The best this many by the quantised scores are scored again on the vectors as stored:
-# int8 is within about 0.002 of the cosine, enough to order near-ties wrongly at the top.
-# At 1M passages recall@10 went from 0.979 to 0.998 (16, 32 or 64 alike); each costs a
-# primary key lookup in vec0, about 0.27 ms there.
-EXACT_TOP = 16
 VECTOR_COPY = "-vectors"  # the saved copy's name: the index file's, with this added
-FORMAT = 1
+FORMAT = 2  # 2: made from the index's int8 codes (schema 0007_vectors_in_int8)
 
 
 class VectorMirror:
@@ -67,24 +62,10 @@ class VectorMirror:
     def nearest(
         self, space: str, query: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> Neighbours:
-        """The ``k`` nearest ``query`` in a space (``allowed``: as QuantisedVectors.nearest),
-        the first ``EXACT_TOP`` of them scored on their stored float32 vectors (call inside
-        the snapshot the copy was synced to)."""
-        rough = self.spaces[space].nearest(query, max(k, EXACT_TOP), allowed)
-        top = rough.keys[:EXACT_TOP].tolist()
-        stored = {int(row[0]): row[2] for row in self._rows_by_key(space, top, with_group=False)}
-        if not stored:
-            return _first(rough, k)
-        vectors = np.frombuffer(b"".join(bytes(v) for v in stored.values()), dtype=np.float32)
-        vectors = vectors.reshape(len(stored), -1)
-        q = np.asarray(query, dtype=np.float32)
-        exact = vectors @ q / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(q), 1e-12)
-        scores = rough.scores.astype(np.float32)
-        rescored = dict(zip(stored, exact.tolist(), strict=True))
-        for row, key in enumerate(top):
-            scores[row] = rescored.get(int(key), scores[row])
-        order = np.argsort(-scores, kind="stable")[:k]
-        return Neighbours(rough.keys[order], rough.groups[order], scores[order])
+        """The ``k`` nearest ``query`` in a space (``allowed``: as QuantisedVectors.nearest).
+        The copy holds the index's own int8 codes, so its scores are the stored vectors'
+        cosine (call inside the snapshot the copy was synced to)."""
+        return self.spaces[space].nearest(query, k, allowed)
 
     def sync(self, binding: tuple[str, int]) -> None:
         """Bring the copy up to the connection's current snapshot (call inside it)."""
@@ -189,19 +170,13 @@ class VectorMirror:
         if rows:
             self.spaces[space].add(*_batch(rows))
 
-    def _rows_by_key(
-        self, space: str, keys: list[int], *, with_group: bool = True
-    ) -> list[tuple[Any, ...]]:
+    def _rows_by_key(self, space: str, keys: list[int]) -> list[tuple[Any, ...]]:
         """(key, group or None, embedding) of each key stored, one primary key lookup each:
         vec0 scans its whole table for ``IN (...)``."""
         table, key = VECTOR_TABLES[space]
-        group = "NULL"
-        if with_group:
-            group = (
-                "(SELECT file_id FROM chunks WHERE id = v.chunk_id)"
-                if space == "chunk"
-                else "v.file_id"
-            )
+        group = "v.file_id"
+        if space == "chunk":
+            group = "(SELECT file_id FROM chunks WHERE id = v.chunk_id)"
         query = f"SELECT v.{key}, {group}, v.embedding FROM {table} v WHERE v.{key} = ?"
         rows = (fetch_one(self.conn, query, (item,)) for item in keys)
         return [tuple(row) for row in rows if row is not None]
@@ -230,12 +205,8 @@ def _read_space(saved: SavedArrays, space: str, dimension: int) -> QuantisedVect
     )
 
 
-def _first(neighbours: Neighbours, k: int) -> Neighbours:
-    return Neighbours(neighbours.keys[:k], neighbours.groups[:k], neighbours.scores[:k])
-
-
 def _batch(rows: list[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keys = np.array([int(r[0]) for r in rows], dtype=np.int64)  # type: ignore[call-overload]
     groups = np.array([int(r[1]) for r in rows], dtype=np.int64)  # type: ignore[call-overload]
-    vectors = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32)  # type: ignore[call-overload]
-    return keys, groups, vectors.reshape(len(rows), -1)
+    codes = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.int8)  # type: ignore[call-overload]
+    return keys, groups, directions(codes.reshape(len(rows), -1))

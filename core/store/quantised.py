@@ -4,9 +4,10 @@ Each vector is kept twice, in little space: its signs (one bit a dimension, 48 b
 dimensions) and its components as int8 with one scale (388 bytes), a sixth of float32 in
 all.  A query first ranks every vector by the signs it shares with the query (Hamming
 distance: word-wide XOR and bit counts over columns of 64-bit words), then scores the best
-few thousand on their int8 components, whose dot product with the float query is within
-about 0.002 of the true cosine, and keeps the best ``k``.  How many are rescored trades
-speed for recall against exact search (benchmarks/scale.py measures both).
+few thousand on their int8 components and keeps the best ``k``.  The index stores vectors
+as these same int8 codes (``int8_codes``), so those scores are the stored vectors' exact
+cosine, and within about 0.002 of the cosine of the model's float vectors.  How many are
+rescored trades speed for recall against exact search (benchmarks/scale.py measures both).
 
 Keys are caller ids (passage or file ids, up to a few million); each vector also carries
 a group (its file's id), which is what a search may be limited to.  Removed vectors are
@@ -193,7 +194,7 @@ class QuantisedVectors:
         packed = np.packbits(units > 0, axis=1)
         padded = np.zeros((len(units), self.words * 8), dtype=np.uint8)
         padded[:, : packed.shape[1]] = packed
-        scales = np.maximum(np.abs(units).max(axis=1), 1e-12) / 127.0
+        scales = _scales(units)
         codes = np.rint(units / scales[:, None]).astype(np.int8)
         return padded.view(np.uint64), codes, scales.astype(np.float32)
 
@@ -266,6 +267,26 @@ class QuantisedVectors:
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
+
+
+def int8_codes(vectors: np.ndarray) -> np.ndarray:
+    """Each row's direction in int8, scaled so that its largest component is 127 (or
+    -127): how the index stores vectors.  The cosine of two vectors so kept is within
+    about 0.002 of their own; a copy made from them (``encode``) holds the same codes."""
+    units = _unit_rows(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
+    codes: np.ndarray = np.rint(units / _scales(units)[:, None]).astype(np.int8)
+    return codes
+
+
+def directions(codes: np.ndarray) -> np.ndarray:
+    """The unit vectors that rows of int8 codes stand for."""
+    units: np.ndarray = _unit_rows(np.atleast_2d(codes).astype(np.float32))
+    return units
+
+
+def _scales(units: np.ndarray) -> np.ndarray:
+    scales: np.ndarray = np.maximum(np.abs(units).max(axis=1), 1e-12) / 127.0
+    return scales
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
