@@ -70,7 +70,7 @@ from core.store.words import WORD_COPY
 # Change these when the base passages or the synthetic index change: cached ones are
 # then made again.
 BASE_VERSION = "1"
-VERSION = "3"  # 3: passages kept once (schema 0004)
+VERSION = "4"  # 3: passages kept once (schema 0004); 4: vectors as int8 (schema 0007)
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = ("scifact", "cranfield", "cisi")
 MIN_WORDS = 150
