@@ -132,12 +132,12 @@ def test_a_full_disk_is_reported_and_the_next_run_resumes(
     try:
         trove.add_folder(docs)
         pages = trove.store.conn.execute("PRAGMA page_count").fetchone()[0]
-        trove.store.conn.execute(f"PRAGMA max_page_count = {pages + 300}")
+        trove.store.conn.execute(f"PRAGMA max_page_count = {pages + 100}")
         with pytest.raises(DiskFull, match="is full"):
             run_index(trove)
         assert trove.store.integrity_check() == "ok"
         partly = trove.store.state_counts()
-        assert 0 < partly.get("indexed", 0) < 60
+        assert 0 < partly.get("indexed", 0) < 60, partly
         trove.store.conn.execute("PRAGMA max_page_count = 1073741823")
         monkeypatch.undo()
         finished, _ = run_index(trove)
