@@ -15,6 +15,7 @@ from core.store.connection import snapshot
 from core.store.index import stored_vector
 from core.store.mirror import VectorMirror
 from core.store.quantised import EXACT_BELOW, QuantisedVectors
+from core.store.saved import SavedArrays
 from tests.conftest import run_index, write
 
 DIMENSION = 384
@@ -88,6 +89,28 @@ def test_a_filter_keeps_full_recall_inside_its_scope(
         assert len(nearest) == 10 and allowed[nearest.groups].all()
         found += len(set(nearest.keys.tolist()) & exact_top(vectors, query, 10, in_scope))
     assert found / 200 >= 0.98
+
+
+def test_a_saved_copy_loads_the_same_with_room_to_grow(
+    many: tuple[np.ndarray, QuantisedVectors], tmp_path: Path
+) -> None:
+    """Read back into arrays with a sixteenth to spare: adding a vector after a load does
+    not copy the whole copy again (growing by half held 2.5 times it for a moment)."""
+    vectors, index = many
+    path = tmp_path / "copy"
+    with open(path, "wb") as out:
+        np.savez(out, **index.state())
+    with SavedArrays(path) as saved:
+        again = QuantisedVectors.from_saved(DIMENSION, len(index), saved.read_into)
+    for query in queries(vectors, 5):
+        assert again.nearest(query, 10).keys.tolist() == index.nearest(query, 10).keys.tolist()
+    arrays = [again._codes, again._bits, again._keys]
+    again.add(np.array([10**6]), np.array([7]), vectors[:1])
+    assert all(
+        after is before
+        for after, before in zip([again._codes, again._bits, again._keys], arrays, strict=True)
+    )
+    assert again.nearest(vectors[0], 2).keys.tolist()[:2] in ([0, 10**6], [10**6, 0])
 
 
 def test_removed_vectors_are_never_returned_and_room_is_reused() -> None:

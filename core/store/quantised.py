@@ -68,7 +68,7 @@ class QuantisedVectors:
         return 0 <= key < len(self._where) and self._where[key] != _NOWHERE
 
     def state(self) -> dict[str, np.ndarray]:
-        """The live rows' arrays, to save; ``from_state`` makes a copy from them again."""
+        """The live rows' arrays, to save; ``from_saved`` makes a copy from them again."""
         live = np.flatnonzero(self._alive[: self.size])
         return {
             "keys": self._keys[live],
@@ -98,17 +98,6 @@ class QuantisedVectors:
             made._where[keys] = np.arange(count)
         made.size = count
         return made
-
-    @classmethod
-    def from_state(cls, dimension: int, state: dict[str, np.ndarray]) -> QuantisedVectors:
-        """A copy made again from ``state()``."""
-
-        def read(name: str, out: np.ndarray) -> None:
-            if out.shape != state[name].shape:
-                raise ValueError("the saved vectors do not fit together")
-            out[...] = state[name]
-
-        return cls.from_saved(dimension, len(state["keys"]), read)
 
     # -- changes ---------------------------------------------------------------------
 

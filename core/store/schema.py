@@ -143,10 +143,11 @@ def _date_taken(conn: apsw.Connection) -> None:
 
 def _vectors_in_int8(conn: apsw.Connection) -> None:
     # Vectors are kept as int8, each scaled to its largest component (core.store.quantised
-    # int8_codes): 384 bytes a passage instead of 1,536, a quarter of the index, for cosines
-    # within about 0.002.  The copy in memory held these codes already, so it stays valid.
-    # vec0 tables cannot be renamed: the codes wait in a plain table while the vector table
-    # is made again.
+    # int8_codes): 384 bytes a passage instead of 1,536, a third of the index, for cosines
+    # within about 0.002.  Keys stay, so the log of vector changes stays valid; the saved
+    # copy in memory is made again once (its format changed with this).  vec0 tables
+    # cannot be renamed: the codes wait in a plain table while the vector table is made
+    # again.
     row = conn.execute("SELECT value FROM meta WHERE key = 'model_dim'").fetchone()
     if row is None:  # no model bound yet: no vector tables
         return
