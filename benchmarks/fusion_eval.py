@@ -75,7 +75,7 @@ from core import fusion
 from core.app import Trove
 from core.paths import Locations
 from core.search import Searcher
-from core.store.index import stored_vector
+from core.store.quantised import stored_vector
 from core.terms import STOPWORDS, QueryTerms
 
 SEARCH_LIMIT = 100  # as beir_eval: `trove search --all --limit 100`

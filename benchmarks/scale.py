@@ -64,7 +64,7 @@ from core.paths import Locations
 from core.settings import load_settings
 from core.store import Chunk, FileStat, Store
 from core.store.connection import snapshot
-from core.store.index import stored_vector
+from core.store.quantised import stored_vector
 from core.store.words import WORD_COPY
 
 # Change these when the base passages or the synthetic index change: cached ones are

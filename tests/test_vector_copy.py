@@ -12,9 +12,8 @@ import pytest
 
 from core.app import Trove
 from core.store.connection import snapshot
-from core.store.index import stored_vector
 from core.store.mirror import VectorMirror
-from core.store.quantised import EXACT_BELOW, QuantisedVectors
+from core.store.quantised import EXACT_BELOW, QuantisedVectors, stored_vector
 from core.store.saved import SavedArrays
 from tests.conftest import run_index, write
 

@@ -32,7 +32,7 @@ from core.store.filters import Filters
 from core.store.keywords import fts_title
 from core.store.mirror import VECTOR_COPY, VectorMirror, latest_change, log_start
 from core.store.pictures import PictureVectors
-from core.store.quantised import directions, int8_codes
+from core.store.quantised import stored_vector, vector_blob
 from core.store.records import Chunk, FileRow, FileStat, Folder, folder_prefix_bounds
 from core.store.schema import create_vector_tables, migrate
 from core.store.texts import Texts
@@ -44,17 +44,6 @@ LOW_SPACE_BYTES = 1 << 20
 # (or a tenth of all passages, if more).
 VECTOR_LOG_KEPT = 20_000
 _FILE_COLUMNS = "id, folder_id, path, size, mtime_ns, hash, state, kind"
-
-
-def vector_blob(vector: np.ndarray) -> bytes:
-    """A vector as the index keeps it: its direction in int8 (quantised.int8_codes)."""
-    return bytes(int8_codes(vector)[0].tobytes())
-
-
-def stored_vector(blob: bytes) -> np.ndarray:
-    """The unit vector a stored blob stands for."""
-    unit: np.ndarray = directions(np.frombuffer(blob, dtype=np.int8))[0]
-    return unit
 
 
 class Store:

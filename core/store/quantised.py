@@ -267,6 +267,17 @@ def int8_codes(vectors: np.ndarray) -> np.ndarray:
     return codes
 
 
+def vector_blob(vector: np.ndarray) -> bytes:
+    """A vector as the index keeps it: its ``int8_codes``, as bytes."""
+    return bytes(int8_codes(vector)[0].tobytes())
+
+
+def stored_vector(blob: bytes) -> np.ndarray:
+    """The unit vector a blob of the index stands for."""
+    unit: np.ndarray = directions(np.frombuffer(blob, dtype=np.int8))[0]
+    return unit
+
+
 def directions(codes: np.ndarray) -> np.ndarray:
     """The unit vectors that rows of int8 codes stand for."""
     units: np.ndarray = _unit_rows(np.atleast_2d(codes).astype(np.float32))
