@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,7 +122,7 @@ class VectorMirror:
                 if not log_start(self.conn) <= seq <= latest:
                     return False
                 spaces = {space: _read_space(saved, space, dimension) for space in SPACES}
-        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, KeyError) as error:  # SavedArrays: ValueError if damaged
             log.warning("the saved vector copy is unreadable, rebuilding it: %s", error)
             return False
         self.spaces, self.seq = spaces, seq

@@ -65,9 +65,6 @@ class SavedArrays:
     def close(self) -> None:
         self._file.close()
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.members
-
     def read(self, name: str) -> np.ndarray:
         """A member as an array of its own (for the small ones)."""
         member = self._member(name)

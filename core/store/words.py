@@ -33,7 +33,6 @@ import logging
 import math
 import os
 import threading
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -386,7 +385,7 @@ class WordCopy:
         try:
             with SavedArrays(self.copy_path) as saved:
                 base = Postings.from_saved(saved)
-        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, KeyError) as error:  # SavedArrays: ValueError if damaged
             log.warning("the saved keyword copy is unreadable, building it again: %s", error)
             return None
         with snapshot(conn):
