@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import io
-import mmap
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.store.saved import CAN_MAP, SavedArrays
+from core.store.saved import READ_IN_PLACE, FileRows, SavedArrays
 
 
 def save(path: Path, **arrays: np.ndarray) -> Path:
     with open(path, "wb") as out:
         np.savez(out, **arrays)
     return path
-
-
-def file_backed(array: np.ndarray) -> bool:
-    base: object = array
-    while isinstance(base, np.ndarray):
-        base = base.base
-    return isinstance(base, mmap.mmap)
 
 
 @pytest.fixture
@@ -44,7 +36,10 @@ def test_every_array_reads_back_as_saved(tmp_path: Path, arrays: dict[str, np.nd
         assert set(saved.members) == set(arrays)
         for name, array in arrays.items():
             np.testing.assert_array_equal(saved.read(name), array)
-            np.testing.assert_array_equal(saved.mapped(name), array)
+            if name != "by_columns":
+                np.testing.assert_array_equal(saved.rows(name)[:], array)
+        with pytest.raises(ValueError, match="laid out by columns"):
+            saved.rows("by_columns")
 
 
 def test_an_array_is_read_into_the_part_of_a_bigger_one_that_keeps_it(
@@ -67,16 +62,42 @@ def test_an_array_is_read_into_the_part_of_a_bigger_one_that_keeps_it(
             saved.read_into("codes", taller[:499])
 
 
-@pytest.mark.skipif(not CAN_MAP, reason="read instead where a mapped file cannot be replaced")
-def test_a_mapped_array_lives_in_the_file_and_outlives_its_replacement(
+@pytest.mark.skipif(not READ_IN_PLACE, reason="read into memory where a file must be closed")
+def test_rows_left_in_the_file_are_read_as_asked_and_outlive_its_replacement(
     tmp_path: Path, arrays: dict[str, np.ndarray]
 ) -> None:
     path = save(tmp_path / "copy", **arrays)
     with SavedArrays(path) as saved:
-        mapped, read = saved.mapped("codes"), saved.read("codes")
-    assert file_backed(mapped) and not file_backed(read)
-    save(tmp_path / "new", codes=np.zeros_like(arrays["codes"])).replace(path)
-    np.testing.assert_array_equal(mapped, arrays["codes"])  # the old file, still mapped
+        codes, bits = saved.rows("codes"), saved.rows("bits")
+    assert isinstance(codes, FileRows) and isinstance(bits, FileRows)
+    expected = arrays["codes"]
+    assert len(codes) == 500 and codes.shape == (500, 24)
+    np.testing.assert_array_equal(codes[7], expected[7])
+    np.testing.assert_array_equal(codes[-1], expected[-1])
+    np.testing.assert_array_equal(codes[np.int64(3) : np.int64(9)], expected[3:9])
+    np.testing.assert_array_equal(codes[490:900], expected[490:])
+    assert codes[9:3].shape == (0, 24)
+    np.testing.assert_array_equal(bits[5], arrays["bits"][5])
+    for wrong in (500, -501):
+        with pytest.raises(IndexError):
+            codes[wrong]
+    with pytest.raises(IndexError):
+        codes[::2]
+    save(tmp_path / "new", codes=np.zeros_like(expected)).replace(path)
+    np.testing.assert_array_equal(codes[:], expected)  # the old file, still open
+
+
+@pytest.mark.skipif(not READ_IN_PLACE, reason="read into memory where a file must be closed")
+def test_rows_of_a_file_cut_short_after_opening_are_refused(
+    tmp_path: Path, arrays: dict[str, np.ndarray]
+) -> None:
+    path = save(tmp_path / "copy", **arrays)
+    with SavedArrays(path) as saved:
+        codes = saved.rows("codes")
+    with open(path, "r+b") as damaged:
+        damaged.truncate(100)
+    with pytest.raises(ValueError, match="ends inside"):
+        codes[:]
 
 
 def test_a_copy_cut_short_is_refused(tmp_path: Path, arrays: dict[str, np.ndarray]) -> None:

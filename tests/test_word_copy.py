@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from core.app import Trove
+from core.store import postings
 from core.store.connection import snapshot
 from core.store.keywords import KeywordIndex
-from core.store.saved import CAN_MAP
+from core.store.saved import READ_IN_PLACE, FileRows
 from core.store.words import WordCopy, words_of
 from core.terms import Terms
 from tests.conftest import open_trove, run_index, write
 from tests.fakes import FakeEmbedder
-from tests.test_saved_arrays import file_backed
 
 VOCABULARY = (
     "river garden lease rent tenant budget invoice harbour ferry bicycle gear chain "
@@ -103,6 +103,64 @@ def test_the_copy_ranks_passages_as_fts5_does(indexed: tuple[Trove, Path]) -> No
             same_ranking(copy.best(stems(trove, text), 50), fts5(trove, text))
 
 
+def test_a_copy_built_a_few_passages_at_a_time_ranks_as_fts5_does(
+    indexed: tuple[Trove, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build with blocks of 8 passage ids, reads of 7 passages and writes of about 40
+    postings (each far bigger in use): every word's postings gathered from many blocks,
+    over ids with gaps where files were removed."""
+    trove, folder = indexed
+    for gone in sorted(folder.glob("1/*.md"))[::3]:
+        gone.unlink()
+    run_index(trove)
+    bits = 3
+    monkeypatch.setattr(postings, "BLOCK_BITS", bits)
+    monkeypatch.setattr(postings, "BLOCK_MASK", (1 << bits) - 1)
+    monkeypatch.setattr(postings, "WORD_SHIFT", bits + postings.CODE_BITS)
+    monkeypatch.setattr(postings, "READ_PASSAGES", 7)
+    monkeypatch.setattr(postings, "WRITE_POSTINGS", 40)
+    copy = ready(trove)
+    base = copy._base
+    assert base is not None and base.blocks.shape[1] > 10
+    assert max(base.found_in(word) for word in base.words) > 40  # a word alone in its write
+    for text in QUERIES:
+        with snapshot(trove.store.conn):
+            same_ranking(copy.best(stems(trove, text), 50), fts5(trove, text))
+    terms = Terms(trove.store.conn)
+    words = sorted(terms.document_stems(" ".join(VOCABULARY)))
+    with snapshot(trove.store.conn):
+        passages = [int(r[0]) for r in trove.store.conn.execute("SELECT id FROM chunks")]
+        texts = trove.store.texts.passages(passages)
+        held = copy.in_text(words, passages)
+    for row, passage in enumerate(passages):
+        present = terms.document_stems(texts[passage])
+        assert held[row].tolist() == [word in present for word in words]
+
+
+def test_a_copy_that_cannot_be_saved_leaves_fts5_answering_and_nothing_behind(
+    indexed: tuple[Trove, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    trove, _ = indexed
+    copy = trove.store.words
+    copy.min_passages = 0
+
+    def refuse(path: Path) -> None:
+        if path.name.endswith(".tmp"):  # the scratch file is made, the copy is not
+            raise PermissionError(f"read-only folder: {path}")
+        path.touch()
+
+    monkeypatch.setattr(postings, "create_private_file", refuse)
+    with caplog.at_level(logging.WARNING), snapshot(trove.store.conn):
+        assert not copy.sync()
+    copy.wait(120)
+    with snapshot(trove.store.conn):
+        assert not copy.sync()
+    assert "could not be made; FTS5 answers" in caplog.text
+    assert copy.path is not None
+    assert sorted(p.name for p in copy.path.parent.iterdir() if "-words" in p.name) == []
+    assert trove.search("rent for the garden lease", limit=5)
+
+
 def test_the_copy_follows_deletions_additions_and_renames(indexed: tuple[Trove, Path]) -> None:
     trove, folder = indexed
     copy = ready(trove)
@@ -135,18 +193,22 @@ def test_the_copy_follows_deletions_additions_and_renames(indexed: tuple[Trove, 
 
 
 def test_words_in_the_text_agree_with_the_tokenizer(indexed: tuple[Trove, Path]) -> None:
+    """In the copy as built, in memory, and as loaded, with its postings left in the file."""
     trove, _ = indexed
-    copy = ready(trove)
+    built = ready(trove)
+    loaded = ready(trove, WordCopy(trove.store.conn, built.path))
     terms = Terms(trove.store.conn)
-    with snapshot(trove.store.conn):
-        passages = [int(r[0]) for r in trove.store.conn.execute("SELECT id FROM chunks")][:40]
-        texts = trove.store.texts.passages(passages)
-        words = ["note", "rent", "ferri", "water", "quokka"]
-        held = copy.in_text(words, passages)
-    for row, passage in enumerate(passages):
-        present = terms.document_stems(texts[passage])
-        assert held[row].tolist() == [word in present for word in words]
-    assert held.any() and not held.all()
+    for copy in (built, loaded):
+        with snapshot(trove.store.conn):
+            chunks = trove.store.conn.execute("SELECT id FROM chunks")
+            passages = [int(r[0]) for r in chunks][:40]
+            texts = trove.store.texts.passages(passages)
+            words = ["note", "rent", "ferri", "water", "quokka"]
+            held = copy.in_text(words, passages)
+        for row, passage in enumerate(passages):
+            present = terms.document_stems(texts[passage])
+            assert held[row].tolist() == [word in present for word in words]
+        assert held.any() and not held.all()
 
 
 def test_a_filter_keeps_only_the_files_it_allows(indexed: tuple[Trove, Path]) -> None:
@@ -190,9 +252,12 @@ def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
     with snapshot(trove.store.conn):
         same_ranking(again.best(stems(trove, QUERIES[0]), 50), fts5(trove, QUERIES[0]))
     assert copy.copy_path.stat().st_mtime_ns == saved_at  # loaded, not built again
-    if CAN_MAP:  # the postings stay in the file: a search touches only its words' pages
+    beside = {p.name for p in copy.copy_path.parent.iterdir()}
+    assert not [name for name in beside if name.endswith((".runs", ".tmp"))]  # none left
+    if READ_IN_PLACE:  # the postings stay in the file: a search reads only its words'
         base = again._base
-        assert base is not None and file_backed(base.low) and file_backed(base.counts)
+        assert base is not None
+        assert all(isinstance(rows, FileRows) for rows in (base.blocks, base.low, base.counts))
 
 
 def test_a_copy_of_another_index_or_a_damaged_one_is_built_again(

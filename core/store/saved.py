@@ -4,17 +4,22 @@ A copy is saved with ``numpy.savez``: a zip of ``.npy`` members, stored uncompre
 with ``numpy.load``, each member is a fresh array, and a copy made from them briefly holds
 everything twice (at a million passages, 370 MB more at the peak).  Here a member is found
 by its offset in the file instead, and either read straight into the array that keeps it
-(``SavedArrays.read_into``) or mapped (``SavedArrays.mapped``): an immutable copy, such as
-the keyword copy's postings, then costs memory only for the pages its searches touch, and
-the kernel can drop those again.  A member that is compressed, cut short or not what its
-header says raises ``ValueError``: a map past the end of a file would kill the process.
+(``SavedArrays.read_into``) or left in the file and read a slice at a time
+(``SavedArrays.rows``): an immutable copy, such as the keyword copy's postings, then costs
+the process only the slices a search is using.  Those are read with ``pread``, not mapped:
+a mapped page, once touched, counts in the process's resident memory (at a million
+passages, fifty queries touched 258 MB of postings), while a page read sits in the
+system's file cache, which the kernel shares and frees as it needs.  A member that is
+compressed, cut short or not what its header says raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 import io
+import operator
 import os
 import struct
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +28,9 @@ import numpy as np
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip member's local header, 30 bytes
 _LOCAL_MAGIC = b"PK\x03\x04"
-# Windows cannot replace a file that is mapped, and a new copy is saved over the old one.
-CAN_MAP = os.name != "nt"
+# Windows cannot replace a file that is open, and a new copy is saved over the old one; it
+# has no pread either.  There a member is read into memory instead of left in its file.
+READ_IN_PLACE = os.name != "nt" and hasattr(os, "pread")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +90,15 @@ class SavedArrays:
             return
         self._read_rows(name, member, [out] if out.flags.c_contiguous else list(out))
 
-    def mapped(self, name: str) -> np.ndarray:
-        """A member mapped read-only from the file (read into memory where files cannot
-        be mapped safely)."""
+    def rows(self, name: str) -> FileRows | np.ndarray:
+        """A member (laid out by rows) left in the file, read a slice of rows at a time;
+        read into memory where a file cannot be kept open."""
         member = self._member(name)
-        if not CAN_MAP or member.nbytes == 0:
+        if member.by_columns and len(member.shape) > 1:
+            raise ValueError(f"{name}: laid out by columns, not rows")
+        if not READ_IN_PLACE or member.nbytes == 0 or not member.shape:
             return self.read(name)
-        mapped = np.memmap(
-            self.path,
-            member.dtype,
-            mode="r",
-            offset=member.offset,
-            shape=member.shape,
-            order="F" if member.by_columns else "C",
-        )
-        return mapped.view(np.ndarray)  # what is computed from it is no memmap
+        return FileRows(self.path, member)
 
     # -- internals -------------------------------------------------------------------
 
@@ -151,3 +151,40 @@ class SavedArrays:
         if member.offset - start + member.nbytes > info.file_size:
             raise ValueError(f"{info.filename}: shorter than its header says")
         return member
+
+
+class FileRows:
+    """An array that stays in its saved file: indexing by a row or a slice of rows reads
+    just those (``os.pread``, safe from several threads), as a read-only array.  The file
+    is held open, so a copy saved over it later leaves this one reading the old file."""
+
+    def __init__(self, path: Path, member: Member) -> None:
+        self.shape = member.shape
+        self.dtype = member.dtype
+        self._offset = member.offset
+        self._row_bytes = int(np.prod(member.shape[1:], dtype=np.int64)) * member.dtype.itemsize
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: int | slice) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step != 1:
+                raise IndexError("rows are read in order, one slice at a time")
+            count = max(stop - start, 0)
+            return self._read(start, count).reshape((count, *self.shape[1:]))
+        row = operator.index(key)
+        row += len(self) if row < 0 else 0
+        if not 0 <= row < len(self):
+            raise IndexError(f"row {key} of {len(self)}")
+        return self._read(row, 1).reshape(self.shape[1:])
+
+    def _read(self, first: int, count: int) -> np.ndarray:
+        size = count * self._row_bytes
+        data = os.pread(self._fd, size, self._offset + first * self._row_bytes) if size else b""
+        if len(data) != size:
+            raise ValueError("the saved copy ends inside the rows asked for")
+        return np.frombuffer(data, dtype=self.dtype)

@@ -1,22 +1,22 @@
-"""The passages' words in memory: bm25 over postings held in numpy, kept in step with SQLite.
+"""The passages' words beside the index: bm25 over postings in numpy, in step with SQLite.
 
 FTS5 ranks a query of everyday words by scoring every passage that holds any of them, two
 thirds of the index: 45 ms at 100,000 passages and 443 ms at a million on two cores.  This
 copy holds the same postings (each word's passages, and how often the word is in each,
 the title counted ``title_weight`` times) and scores them a word at a time in numpy: about
-2 ms and 20 ms, with the same best passages (``benchmarks/keyword_side.py``).  A posting
-takes 3 bytes: a passage id's low 16 bits (its high bits follow from how many of the word's
-postings fall in each block of 65,536 ids) and one byte: the count in 7 bits, capped where
-bm25 has long stopped growing, and whether the word is in the text, not only the title.
+2 ms and 20 ms, with the same best passages (``benchmarks/keyword_side.py``), 3 bytes a
+posting (``core.store.postings``: their layout and how they are built).
 
 SQLite stays the source of truth, and FTS5 answers whenever the copy cannot:
 
 - The copy is built on a thread of its own, from the texts, with FTS5's own tokenizer;
   searches use FTS5 meanwhile.  Only an index of ``MIN_PASSAGES`` or more gets one (at
   10,000 passages it took a query from 116 ms to 32-45 ms, built in 1.4 s); a smaller one
-  is not rebuilt again and again while its folders are first indexed.  The copy is saved
-  beside the index (``<index>-words``, as private as the index), so the next process
-  loads it instead.
+  is not rebuilt again and again while its folders are first indexed.  It is built straight
+  into a file beside the index (``<index>-words``, as private as the index) and loaded
+  from there, by this process and the next: the postings stay in that file, and a search
+  reads its own words' (``core.store.saved``).  Where that file cannot be written, FTS5
+  answers.
 - It follows the log of passage changes that the vector copy follows (``vector_changes``):
   a passage removed is masked out, one added (or retitled: a moved file's passages are
   logged again) is read and tokenised into a small overlay.
@@ -31,265 +31,23 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import apsw
 import numpy as np
 
-from core.paths import create_private_file
 from core.store.connection import connect, fetch_all, snapshot
-from core.store.keywords import fts_title
 from core.store.mirror import index_id, latest_change, log_start
+from core.store.postings import K1, MAX_COUNT, B, Passage, Postings, Tokens, write_copy
 from core.store.saved import SavedArrays
-from core.store.texts import BATCH, Texts
-from core.terms import Terms
 
 log = logging.getLogger(__name__)
 
 WORD_COPY = "-words"  # the saved copy's name: the index file's, with this added
-FORMAT = 2
 MIN_PASSAGES = 5_000
-K1, B = 1.2, 0.75  # FTS5's bm25 constants
-BLOCK_BITS = 16
-CODE_BITS = 8  # a posting's count code, below its passage id when sorting
-WORD_SHIFT = 39  # a word's number above 31 bits of passage id and the code
-MAX_COUNT = 127  # counts keep 7 bits; the 8th says whether the word is in the text column
-IN_TEXT = 128
-FILES_A_BATCH = 2_000
 REBUILD_SHARE = 0.1  # changed passages, as a share of the build's, that call for a new build
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One passage's words as the keyword index holds them."""
-
-    file: int
-    counts: dict[str, float]  # each word's count, the title's ``title_weight`` times
-    in_text: frozenset[str]  # the words of its text column (not only of the title)
-    length: int  # tokens in both columns
-
-
-@dataclass(slots=True)
-class Postings:
-    """One build of the copy: immutable once made."""
-
-    words: dict[str, int]  # word -> its number
-    starts: np.ndarray  # int64 (words + 1): where each word's postings begin
-    blocks: np.ndarray  # int32 (words, blocks): how many of a word's postings in each block
-    low: np.ndarray  # uint16: passage id's low bits, by word, ascending
-    counts: np.ndarray  # uint8: weighted count of the word in the passage
-    norm: np.ndarray  # float32 by passage id: bm25's length normalisation
-    file_of: np.ndarray  # int64 by passage id: its file (-1: no such passage)
-    passages: int
-    average: float  # tokens a passage, on average
-    seq: int  # the last logged change it reflects
-    index: str  # the index it was built from (meta index_id)
-    title_weight: float
-
-    def ids(self, word: int) -> np.ndarray:
-        bases = np.arange(self.blocks.shape[1], dtype=np.int64) << BLOCK_BITS
-        high = np.repeat(bases, self.blocks[word])
-        ids: np.ndarray = high | self.low[self.starts[word] : self.starts[word + 1]]
-        return ids
-
-    def counts_of(self, word: int) -> np.ndarray:
-        """The word's weighted count in each of its passages, as floats."""
-        codes = self.counts[self.starts[word] : self.starts[word + 1]]
-        return (codes & MAX_COUNT).astype(np.float32)
-
-    def in_text(self, word: str, passages: np.ndarray) -> np.ndarray:
-        """For each of ``passages`` (ids), whether its text column holds ``word``."""
-        number = self.words.get(word)
-        if number is None or len(passages) == 0:
-            return np.zeros(len(passages), dtype=bool)
-        ids = self.ids(number)
-        at = np.minimum(np.searchsorted(ids, passages), len(ids) - 1)
-        codes = self.counts[self.starts[number] + at]
-        held: np.ndarray = (ids[at] == passages) & (codes & IN_TEXT != 0)
-        return held
-
-    def found_in(self, word: str) -> int:
-        number = self.words.get(word)
-        return 0 if number is None else int(self.starts[number + 1] - self.starts[number])
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {
-            "words": np.array(list(self.words), dtype=str),
-            "starts": self.starts,
-            "blocks": self.blocks,
-            "low": self.low,
-            "counts": self.counts,
-            "norm": self.norm,
-            "file_of": self.file_of,
-            "meta": np.array([FORMAT, self.passages, self.seq], dtype=np.int64),
-            "floats": np.array([self.average, self.title_weight], dtype=np.float64),
-            "index": np.array([self.index]),
-        }
-
-    @classmethod
-    def from_saved(cls, saved: SavedArrays) -> Postings | None:
-        """The postings saved by ``state``; the big arrays are mapped from the file, not
-        read (core.store.saved): a search touches only its words' postings."""
-        fmt, passages, seq = (int(v) for v in saved.read("meta"))
-        if fmt != FORMAT:
-            return None
-        average, title_weight = (float(v) for v in saved.read("floats"))
-        words = {str(word): number for number, word in enumerate(saved.read("words"))}
-        return cls(
-            words,
-            saved.read("starts"),
-            saved.mapped("blocks"),
-            saved.mapped("low"),
-            saved.mapped("counts"),
-            saved.read("norm"),
-            saved.read("file_of"),
-            passages,
-            average,
-            seq,
-            str(saved.read("index")[0]),
-            title_weight,
-        )
-
-
-class Tokens:
-    """Passages' words as FTS5 puts them in its index (the same tokenizer, the same
-    title), counted: the title's words ``title_weight`` times."""
-
-    def __init__(self, conn: apsw.Connection, title_weight: float) -> None:
-        self.conn = conn
-        self.title_weight = title_weight
-        self._terms = Terms(conn)
-
-    def counted(self, file_id: int, title: str, text: str) -> Passage:
-        tokens = self._terms.document_tokens
-        in_title, in_text = Counter(tokens(title)), Counter(tokens(text))
-        counts = {word: float(n) for word, n in in_text.items()}
-        for word, n in in_title.items():
-            counts[word] = counts.get(word, 0.0) + self.title_weight * n
-        return Passage(file_id, counts, frozenset(in_text), in_title.total() + in_text.total())
-
-    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
-        """The words of each passage still in the index, by id."""
-        found: dict[int, Passage] = {}
-        texts = Texts(self.conn).passages(ids)
-        for start in range(0, len(ids), BATCH):
-            part = list(ids[start : start + BATCH])
-            rows = fetch_all(
-                self.conn,
-                "SELECT c.id, c.file_id, f.name, f.title FROM chunks c "
-                f"JOIN files f ON f.id = c.file_id WHERE c.id IN ({','.join('?' * len(part))})",
-                part,
-            )
-            for chunk, file_id, name, title in rows:
-                title_column = fts_title(str(name), title)
-                found[int(chunk)] = self.counted(int(file_id), title_column, texts[int(chunk)])
-        return found
-
-
-def build(conn: apsw.Connection, title_weight: float) -> Postings:
-    """The copy of the index ``conn`` reads, inside one read snapshot.
-
-    Each posting is gathered as one int64 (word number, passage id, count code), so that
-    a single in-place sort orders them by word and then passage with no second copy."""
-    with snapshot(conn):
-        seq, index = latest_change(conn), index_id(conn)
-        tokens = Tokens(conn, title_weight)
-        texts = Texts(conn)
-        words: dict[str, int] = {}
-        keys: list[np.ndarray] = []
-        held: list[tuple[int, int, int]] = []  # (passage, file, tokens)
-        files = [int(row[0]) for row in conn.execute("SELECT id FROM files ORDER BY id")]
-        for start in range(0, len(files), FILES_A_BATCH):
-            first, last = files[start], files[min(start + FILES_A_BATCH, len(files)) - 1]
-            titles = {
-                int(f): fts_title(str(name), title)
-                for f, name, title in conn.execute(
-                    "SELECT id, name, title FROM files WHERE id BETWEEN ? AND ?", (first, last)
-                )
-            }
-            spans = fetch_all(
-                conn,
-                "SELECT id, file_id, start, end FROM chunks WHERE file_id BETWEEN ? AND ?",
-                (first, last),
-            )
-            documents = texts.documents({int(row[1]) for row in spans})
-            numbers: list[int] = []
-            passages: list[int] = []
-            counts: list[float] = []
-            flags: list[bool] = []
-            for chunk, file_id, begin, end in spans:
-                text = documents.get(int(file_id), "")[int(begin) : int(end)]
-                passage = tokens.counted(int(file_id), titles.get(int(file_id), ""), text)
-                held.append((int(chunk), int(file_id), passage.length))
-                for word, n in passage.counts.items():
-                    numbers.append(words.setdefault(word, len(words)))
-                    passages.append(int(chunk))
-                    counts.append(n)
-                    flags.append(word in passage.in_text)
-            keys.append(_keys(numbers, passages, _codes(counts, flags)))
-    return _assemble(words, keys, held, seq, index, title_weight)
-
-
-def _keys(numbers: list[int], passages: list[int], codes: np.ndarray) -> np.ndarray:
-    """Postings packed for sorting: word number, then passage id, then count code."""
-    key = np.array(numbers, dtype=np.int64) << WORD_SHIFT
-    key |= np.array(passages, dtype=np.int64) << CODE_BITS
-    key |= codes.astype(np.int64)
-    return key
-
-
-def _assemble(
-    words: dict[str, int],
-    batches: list[np.ndarray],
-    held: list[tuple[int, int, int]],
-    seq: int,
-    index: str,
-    title_weight: float,
-) -> Postings:
-    if len(words) >= 1 << (63 - WORD_SHIFT) or max((p for p, _, _ in held), default=0) >> 31:
-        raise ValueError("too many words or passages for the keyword copy")
-    key = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
-    batches.clear()
-    key.sort()  # in place: by word, then passage
-    starts = np.searchsorted(key, np.arange(len(words) + 1, dtype=np.int64) << WORD_SHIFT)
-    size = max((p for p, _, _ in held), default=-1) + 1
-    blocks_n = (size >> BLOCK_BITS) + 1
-    # Where each (word, block of passage ids) begins: the counts of postings in each.
-    edges = (np.arange(len(words), dtype=np.int64)[:, None] << WORD_SHIFT) | (
-        np.arange(blocks_n + 1, dtype=np.int64)[None, :] << (BLOCK_BITS + CODE_BITS)
-    )
-    edges[:, -1] = (np.arange(1, len(words) + 1, dtype=np.int64)) << WORD_SHIFT
-    blocks = np.diff(np.searchsorted(key, edges.ravel()).reshape(edges.shape), axis=1)
-    counts = (key & ((1 << CODE_BITS) - 1)).astype(np.uint8)
-    low = ((key >> CODE_BITS) & ((1 << BLOCK_BITS) - 1)).astype(np.uint16)
-    del key
-    table = np.array(held, dtype=np.int64).reshape(-1, 3)
-    norm = np.zeros(size, dtype=np.float32)
-    file_of = np.full(size, -1, dtype=np.int64)
-    average = float(table[:, 2].mean()) if len(table) else 1.0
-    if len(table):
-        norm[table[:, 0]] = K1 * (1 - B + B * table[:, 2] / max(average, 1e-9))
-        file_of[table[:, 0]] = table[:, 1]
-    return Postings(
-        words,
-        starts.astype(np.int64),
-        blocks.astype(np.int32),
-        low,
-        counts,
-        norm,
-        file_of,
-        len(table),
-        average,
-        seq,
-        index,
-        title_weight,
-    )
 
 
 class WordCopy:
@@ -360,14 +118,16 @@ class WordCopy:
         self._worker.start()
 
     def _prepare(self, fresh: bool) -> None:
-        assert self.path is not None
+        assert self.path is not None and self.copy_path is not None
         try:
             conn = connect(self.path, readonly=True)
             try:
                 base = None if fresh else self._load(conn)
                 if base is None:
-                    base = build(conn, self.title_weight)
-                    self._save(base)
+                    write_copy(conn, self.title_weight, self.copy_path)
+                    base = self._load(conn)
+                if base is None:
+                    raise OSError("the copy just saved could not be read back")
                 with self._lock:
                     self._adopt(base)
                     with snapshot(conn):
@@ -375,7 +135,7 @@ class WordCopy:
                             self._follow_log(conn, latest_change(conn))
             finally:
                 conn.close()
-        except (apsw.Error, OSError, MemoryError) as error:
+        except (apsw.Error, OSError, ValueError, MemoryError) as error:
             log.warning("the keyword copy could not be made; FTS5 answers: %s", error)
             self._failed = True
 
@@ -425,20 +185,6 @@ class WordCopy:
         if held is not None:
             for word in held.counts:
                 self._with_word[word].discard(passage)
-
-    def _save(self, base: Postings) -> None:
-        if self.copy_path is None:
-            return
-        temporary = self.copy_path.with_name(f"{self.copy_path.name}.{os.getpid()}.tmp")
-        try:
-            create_private_file(temporary)
-            with open(temporary, "wb") as out:
-                arrays: dict[str, Any] = base.state()
-                np.savez(out, **arrays)
-            os.replace(temporary, self.copy_path)
-        except OSError as error:  # a read-only folder: the copy lives in memory only
-            log.info("keyword copy not saved: %s", error)
-            temporary.unlink(missing_ok=True)
 
     # -- answering -------------------------------------------------------------------
 
@@ -520,14 +266,6 @@ class WordCopy:
             for row in np.flatnonzero(np.isin(passages, added)).tolist():
                 files[row] = self._added[int(passages[row])].file
         return files
-
-
-def _codes(counts: list[float], in_text: list[bool]) -> np.ndarray:
-    """Counts as one byte each: 7 bits of count, and IN_TEXT where the word is in the text."""
-    capped = np.minimum(np.rint(np.array(counts, dtype=np.float64)), MAX_COUNT).astype(np.uint8)
-    flags = np.array(in_text, dtype=bool).astype(np.uint8) * np.uint8(IN_TEXT)
-    codes: np.ndarray = capped | flags
-    return codes
 
 
 def _idf(passages: int, holding: int) -> float:
