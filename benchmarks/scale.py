@@ -472,9 +472,10 @@ def exact_figures(trove: Trove, queries: list[str], k: int = 10) -> dict[str, fl
 
 def memory_figures() -> dict[str, float]:
     """This process's peak resident memory, and what is resident now: its own memory
-    (``anon``) and pages of files it maps (``file``: libraries and the keyword copy's
-    postings, which the kernel can drop and read again).  VmHWM, not ru_maxrss: a spawned
-    process's ru_maxrss starts from its parent's, whose memory it briefly shared."""
+    (``anon``) and pages of files it maps (``file``: mostly libraries; the keyword copy's
+    postings are read, not mapped, so their pages sit in the system's file cache).  VmHWM,
+    not ru_maxrss: a spawned process's ru_maxrss starts from its parent's, whose memory it
+    briefly shared."""
     try:
         status = Path("/proc/self/status").read_text("utf-8")
     except OSError:  # not Linux

@@ -476,6 +476,9 @@ class Searcher:
 
     def _any_word_indexed(self, terms: QueryTerms) -> bool:
         """Whether any word of the query occurs anywhere in the index."""
+        copy = self.store.words
+        if copy.usable:
+            return copy.holds_any(terms.all_stems)
         return self.keywords.any_indexed(terms.all_stems)
 
     def _passage(self, candidate: _Candidate) -> int:

@@ -1,4 +1,4 @@
-"""The keyword copy in memory (core.store.words) against FTS5: the same best passages and
+"""The keyword copy (core.store.words) against FTS5: the same best passages and
 scores, kept in step through every write, saved and loaded, rebuilt when its saved copy is
 another index's or damaged, and never returning a deleted file."""
 
@@ -190,6 +190,24 @@ def test_the_copy_follows_deletions_additions_and_renames(indexed: tuple[Trove, 
         assert {files[f] for _, f, _ in copy.best(["wombat"], 10)} == {
             str(renamed.with_name("wombat burrow.md"))
         }
+
+
+def test_whether_a_word_is_held_anywhere_agrees_with_fts5(indexed: tuple[Trove, Path]) -> None:
+    """Through deletions after the build (its postings still there, masked) and additions."""
+    trove, folder = indexed
+    write(folder, "2/axolotl.md", "An axolotl in the garden pond.\n")
+    run_index(trove)
+    copy = ready(trove)
+    (folder / "2/axolotl.md").unlink()
+    write(folder, "2/quokka.md", "A quokka smiled at the ferry.\n")
+    run_index(trove)
+    keywords = KeywordIndex(trove.store.conn)
+    with snapshot(trove.store.conn):
+        assert copy.sync()
+        assert not copy.holds_any(["axolotl", "pond", "nowhere"])
+        assert copy.holds_any(["axolotl", "quokka"]) and copy.holds_any(["garden"])
+        for words in (["axolotl"], ["pond"], ["quokka"], ["garden"], ["nowhere"], []):
+            assert copy.holds_any(words) == keywords.any_indexed(words), words
 
 
 def test_words_in_the_text_agree_with_the_tokenizer(indexed: tuple[Trove, Path]) -> None:

@@ -66,7 +66,7 @@ class Store:
 
     @property
     def words(self) -> WordCopy:
-        """The passages' words in memory (core.store.words): sync it inside a read
+        """The keyword copy (core.store.words): sync it inside a read
         snapshot; FTS5 answers whenever it cannot."""
         if self._words is None:
             self._words = WordCopy(self.conn, self.path)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import zipfile
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,9 @@ IN_TEXT = 128
 MAX_PASSAGE = (1 << 31) - 1
 READ_PASSAGES = 4_096  # passages read and tokenised at a time
 WRITE_POSTINGS = 1 << 21  # postings gathered at a time when writing the saved copy
+# Postings of the words read last, kept (9 bytes each, 36 MB at most): a query reads its
+# words twice, to score passages and then to tell which candidates' text holds them.
+RECENT_POSTINGS = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,8 @@ class Passage:
 @dataclass(slots=True)
 class Postings:
     """One build of the copy, as saved: immutable.  The postings stay in the saved file
-    and are read a word at a time (in memory where a file cannot be kept open)."""
+    and are read a word at a time (in memory where a file cannot be kept open).  Not safe
+    for several threads at once: its owner (``WordCopy``) holds a lock."""
 
     words: dict[str, int]  # word -> its number
     starts: np.ndarray  # int64 (words + 1): where each word's postings begin
@@ -78,27 +82,42 @@ class Postings:
     seq: int  # the last logged change it reflects
     index: str  # the index it was built from (meta index_id)
     title_weight: float
+    recent: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=OrderedDict)
+    recent_postings: int = 0
+
+    def postings(self, word: int) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids, count codes) of the word's postings, read-only."""
+        held = self.recent.get(word)
+        if held is not None:
+            self.recent.move_to_end(word)
+            return held
+        first, last = self.starts[word], self.starts[word + 1]
+        bases = np.arange(self.blocks.shape[1], dtype=np.int64) << BLOCK_BITS
+        ids = np.repeat(bases, self.blocks[word]) | self.low[first:last]
+        codes = self.counts[first:last]
+        ids.flags.writeable = codes.flags.writeable = False
+        if len(ids) <= RECENT_POSTINGS:
+            self.recent[word] = (ids, codes)
+            self.recent_postings += len(ids)
+            while self.recent_postings > RECENT_POSTINGS:
+                self.recent_postings -= len(self.recent.popitem(last=False)[1][0])
+        return ids, codes
 
     def ids(self, word: int) -> np.ndarray:
-        bases = np.arange(self.blocks.shape[1], dtype=np.int64) << BLOCK_BITS
-        high = np.repeat(bases, self.blocks[word])
-        ids: np.ndarray = high | self.low[self.starts[word] : self.starts[word + 1]]
-        return ids
+        return self.postings(word)[0]
 
     def counts_of(self, word: int) -> np.ndarray:
         """The word's weighted count in each of its passages, as floats."""
-        codes = self.counts[self.starts[word] : self.starts[word + 1]]
-        return (codes & MAX_COUNT).astype(np.float32)
+        return (self.postings(word)[1] & MAX_COUNT).astype(np.float32)
 
     def in_text(self, word: str, passages: np.ndarray) -> np.ndarray:
         """For each of ``passages`` (ids), whether its text column holds ``word``."""
         number = self.words.get(word)
         if number is None or len(passages) == 0:
             return np.zeros(len(passages), dtype=bool)
-        ids = self.ids(number)
+        ids, codes = self.postings(number)
         at = np.minimum(np.searchsorted(ids, passages), len(ids) - 1)
-        codes = self.counts[self.starts[number] : self.starts[number + 1]][at]
-        held: np.ndarray = (ids[at] == passages) & (codes & IN_TEXT != 0)
+        held: np.ndarray = (ids[at] == passages) & (codes[at] & IN_TEXT != 0)
         return held
 
     def found_in(self, word: str) -> int:

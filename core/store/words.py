@@ -193,6 +193,23 @@ class WordCopy:
         assert self._base is not None
         return self._base.found_in(word) + len(self._with_word.get(word, ()))
 
+    def holds_any(self, words: Iterable[str]) -> bool:
+        """Whether any of ``words`` is in a passage still in the index: what FTS5's
+        vocabulary tells only by reading each word's whole list of passages."""
+        with self._lock:
+            base = self._base
+            assert base is not None and self.usable
+            masked = int(self._masked.sum())
+            for word in words:
+                if self._with_word.get(word):
+                    return True
+                number = base.words.get(word)
+                if number is None:
+                    continue
+                if base.found_in(word) > masked or not self._masked[base.ids(number)].all():
+                    return True
+            return False
+
     def best(
         self, words: Sequence[str], limit: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, int, float]]:
