@@ -18,7 +18,7 @@ from core.store import postings
 from core.store.connection import snapshot
 from core.store.keywords import KeywordIndex
 from core.store.saved import READ_IN_PLACE, FileRows
-from core.store.words import WordCopy, words_of
+from core.store.words import WordCopy, highest, words_of
 from core.terms import Terms
 from tests.conftest import open_trove, run_index, write
 from tests.fakes import FakeEmbedder
@@ -326,3 +326,29 @@ def test_a_copy_turned_off_answers_nothing_and_builds_nothing(
     assert copy._worker is None
     assert trove.search("rent for the garden lease", limit=5)
     assert copy._worker is None and not copy.usable
+
+
+def test_the_highest_scores_are_found_whatever_their_spread() -> None:
+    """Exactly the best ``limit`` positive scores, the first of those tied at the cut, where
+    the sample's threshold works, where it keeps too few, and where no sampled score is
+    positive."""
+    rng = np.random.default_rng(11)
+    size = 200_000
+    spread = rng.exponential(size=size).astype(np.float32)
+    spread[rng.random(size) < 0.3] = 0.0
+    rare = np.zeros(size, dtype=np.float32)
+    rare[rng.choice(size, 1500, replace=False)] = rng.random(1500, dtype=np.float32) + 0.1
+    unsampled = np.zeros(size, dtype=np.float32)
+    unsampled[1::16] = rng.random(len(unsampled[1::16]), dtype=np.float32) + 0.1
+    high_in_sample = np.full(size, 0.5, dtype=np.float32)
+    high_in_sample[::16] = 2.0  # the sample says 2.0 is common; few others reach it
+    few_sampled = np.zeros(size, dtype=np.float32)
+    few_sampled[: 300 * 16 : 16] = rng.random(300, dtype=np.float32) + 0.1
+    ties = rng.integers(0, 4, size=size).astype(np.float32)
+    for scores in (spread, rare, unsampled, high_in_sample, few_sampled, ties, spread[:5000]):
+        positive = np.flatnonzero(scores > 0)
+        ranked = positive[np.lexsort((positive, -scores[positive]))]  # ties: the first
+        for limit in (1, 10, 2000, 20_000):
+            found = highest(scores, limit)
+            assert np.array_equal(found, np.sort(ranked[:limit]))
+    assert len(highest(spread, 0)) == 0

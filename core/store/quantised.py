@@ -198,7 +198,8 @@ class QuantisedVectors:
         for word in range(1, self.words):
             distance += np.bitwise_count(self._bits[word, :n] ^ query_bits[word])
         outside = self.words * 64 + 1
-        distance[~in_scope] = outside
+        if not in_scope.all():
+            distance[~in_scope] = outside
         counts = np.cumsum(np.bincount(distance, minlength=outside + 1))
         cut = int(np.searchsorted(counts, wanted))
         rows = np.flatnonzero(distance <= cut)
