@@ -278,6 +278,25 @@ def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
         assert all(isinstance(rows, FileRows) for rows in (base.blocks, base.low, base.counts))
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_the_files_a_copy_is_built_through_are_private_too(
+    indexed: tuple[Trove, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trove, _ = indexed
+    modes: dict[str, int] = {}
+    save = postings._Builder.save
+
+    def saving(builder: postings._Builder, path: Path) -> None:
+        for made in path.parent.iterdir():
+            if made.name.endswith((".runs", ".tmp")):
+                modes[made.suffix] = stat.S_IMODE(made.stat().st_mode)
+        save(builder, path)
+
+    monkeypatch.setattr(postings._Builder, "save", saving)
+    ready(trove)
+    assert modes == {".runs": 0o600, ".tmp": 0o600}
+
+
 def test_a_copy_of_another_index_or_a_damaged_one_is_built_again(
     indexed: tuple[Trove, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
