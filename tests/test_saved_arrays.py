@@ -62,14 +62,19 @@ def test_an_array_is_read_into_the_part_of_a_bigger_one_that_keeps_it(
             saved.read_into("codes", taller[:499])
 
 
+def left_in_file(path: Path, arrays: dict[str, np.ndarray], name: str) -> FileRows:
+    with SavedArrays(save(path, **arrays)) as saved:
+        rows = saved.rows(name)
+    assert isinstance(rows, FileRows)
+    return rows
+
+
 @pytest.mark.skipif(not READ_IN_PLACE, reason="read into memory where a file must be closed")
 def test_rows_left_in_the_file_are_read_as_asked_and_outlive_its_replacement(
     tmp_path: Path, arrays: dict[str, np.ndarray]
 ) -> None:
-    path = save(tmp_path / "copy", **arrays)
-    with SavedArrays(path) as saved:
-        codes, bits = saved.rows("codes"), saved.rows("bits")
-    assert isinstance(codes, FileRows) and isinstance(bits, FileRows)
+    path = tmp_path / "copy"
+    codes, bits = left_in_file(path, arrays, "codes"), left_in_file(path, arrays, "bits")
     expected = arrays["codes"]
     assert len(codes) == 500 and codes.shape == (500, 24)
     np.testing.assert_array_equal(codes[7], expected[7])
@@ -91,9 +96,8 @@ def test_rows_left_in_the_file_are_read_as_asked_and_outlive_its_replacement(
 def test_rows_of_a_file_cut_short_after_opening_are_refused(
     tmp_path: Path, arrays: dict[str, np.ndarray]
 ) -> None:
-    path = save(tmp_path / "copy", **arrays)
-    with SavedArrays(path) as saved:
-        codes = saved.rows("codes")
+    path = tmp_path / "copy"
+    codes = left_in_file(path, arrays, "codes")
     with open(path, "r+b") as damaged:
         damaged.truncate(100)
     with pytest.raises(ValueError, match="ends inside"):

@@ -223,13 +223,11 @@ class _Run:
     counts: np.ndarray  # int64: how many each has
     offset: int  # of the block's low bits in the scratch file; its count codes follow
     begins: np.ndarray = field(init=False)  # where each word's postings begin in the run
+    size: int = field(init=False)  # postings in all
 
     def __post_init__(self) -> None:
         self.begins = np.cumsum(self.counts) - self.counts
-
-    @property
-    def size(self) -> int:
-        return int(self.counts.sum())
+        self.size = int(self.counts.sum())
 
 
 class _Builder:
