@@ -11,6 +11,7 @@ left alone: the programs the desktop app starts would inherit it.
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
@@ -111,6 +112,29 @@ def create_private_file(path: Path) -> None:
     """
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
+def remove_abandoned(path: Path) -> None:
+    """Remove what dead processes left on their way to writing ``path``: the files named
+    ``<its name>.<pid>.<anything>`` that Trove's copies are written through, of processes
+    that are gone (a crash in the middle of a save).  Where a process cannot be asked
+    whether it lives (Windows), nothing is removed."""
+    if os.name != "posix":
+        return
+    for left in path.parent.glob(f"{glob.escape(path.name)}.*.*"):
+        pid = left.name.removeprefix(f"{path.name}.").split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            left.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: only whether there is such a process
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def keep_private(folder: Path) -> None:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from core.app import Trove
+from core.paths import remove_abandoned
 from core.settings import save_settings
 from core.store import schema
 from desktop.state import save_state
-from tests.conftest import REPO, open_trove
+from tests.conftest import REPO, dead_pid, open_trove
 from tests.fakes import FakeEmbedder
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -170,3 +171,23 @@ def _stop(opener: subprocess.Popen[str]) -> None:
     opener.stdin.close()  # the child's loop ends
     opener.wait(timeout=30)
     opener.stdout.close()
+
+
+@posix_only
+def test_what_a_dead_process_left_on_its_way_to_a_copy_is_removed(tmp_path: Path) -> None:
+    """A crash in the middle of saving a copy leaves its scratch and temporary files, which
+    hold the words or vectors of private documents; a later save removes them."""
+    copy = tmp_path / "index.sqlite3-words"
+    dead, alive = dead_pid(), os.getpid()
+    names = [
+        f"index.sqlite3-words.{dead}.runs",
+        f"index.sqlite3-words.{dead}.tmp",
+        f"index.sqlite3-words.{alive}.tmp",  # being written now
+        "index.sqlite3-words",
+        f"index.sqlite3-vectors.{dead}.tmp",  # another copy's, removed when that one saves
+        "index.sqlite3-words.notes.txt",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    remove_abandoned(copy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

@@ -20,7 +20,7 @@ from core.store.keywords import KeywordIndex
 from core.store.saved import READ_IN_PLACE, FileRows
 from core.store.words import WordCopy, highest, words_of
 from core.terms import Terms
-from tests.conftest import open_trove, run_index, write
+from tests.conftest import dead_pid, open_trove, run_index, write
 from tests.fakes import FakeEmbedder
 
 VOCABULARY = (
@@ -279,7 +279,7 @@ def test_the_copy_is_saved_privately_and_loaded_by_the_next_process(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes")
-def test_the_files_a_copy_is_built_through_are_private_too(
+def test_the_files_a_copy_is_built_through_are_private_and_cleared_after_a_crash(
     indexed: tuple[Trove, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trove, _ = indexed
@@ -293,8 +293,13 @@ def test_the_files_a_copy_is_built_through_are_private_too(
         save(builder, path)
 
     monkeypatch.setattr(postings._Builder, "save", saving)
+    copy = trove.store.words
+    assert copy.copy_path is not None
+    left = copy.copy_path.with_name(f"{copy.copy_path.name}.{dead_pid()}.runs")
+    left.write_bytes(b"postings of a build that crashed")
     ready(trove)
     assert modes == {".runs": 0o600, ".tmp": 0o600}
+    assert not left.exists()  # removed by the next build
 
 
 def test_a_copy_of_another_index_or_a_damaged_one_is_built_again(

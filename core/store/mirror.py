@@ -26,7 +26,7 @@ from typing import Any
 import apsw
 import numpy as np
 
-from core.paths import create_private_file
+from core.paths import create_private_file, remove_abandoned
 from core.store.connection import fetch_all, fetch_one
 from core.store.quantised import Neighbours, QuantisedVectors, directions
 from core.store.saved import SavedArrays
@@ -79,6 +79,7 @@ class VectorMirror:
         """Write the copy beside the index, replacing the old one at once."""
         if self.copy_path is None or self.identity is None:
             return
+        remove_abandoned(self.copy_path)
         temporary = self.copy_path.with_name(f"{self.copy_path.name}.{os.getpid()}.tmp")
         create_private_file(temporary)
         arrays: dict[str, Any] = {

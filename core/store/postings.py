@@ -30,7 +30,7 @@ from typing import IO
 import apsw
 import numpy as np
 
-from core.paths import create_private_file
+from core.paths import create_private_file, remove_abandoned
 from core.store.connection import Row, fetch_all, snapshot
 from core.store.keywords import fts_title
 from core.store.mirror import index_id, latest_change
@@ -198,6 +198,7 @@ class Tokens:
 def write_copy(conn: apsw.Connection, title_weight: float, path: Path) -> None:
     """Build the copy of the index ``conn`` reads, inside one read snapshot, and save it at
     ``path`` (as private as the index), replacing any copy there."""
+    remove_abandoned(path)
     scratch = path.with_name(f"{path.name}.{os.getpid()}.runs")
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
